@@ -1,0 +1,15 @@
+// Package all blank-imports every DocStrange Caddy module, the way Caddy's
+// modules/standard does for its own; a main imports this one package.
+package all
+
+import (
+	// Caddy's standard modules: file server, reverse proxy, TLS, matchers.
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/docstrange/mesh/caddy-modules/apierror"
+	_ "github.com/docstrange/mesh/caddy-modules/docstrange"
+	_ "github.com/docstrange/mesh/caddy-modules/instrument"
+	_ "github.com/docstrange/mesh/caddy-modules/jobs"
+	_ "github.com/docstrange/mesh/caddy-modules/metrics"
+	_ "github.com/docstrange/mesh/caddy-modules/requestid"
+)

@@ -1,0 +1,179 @@
+// Package docstrange is the Caddy app that owns the state every DocStrange
+// handler shares: the job store and queue, the blob store, the PDF engine,
+// the metrics set, and in embedded mode the worker agent and the retention
+// loop. Handlers reach it with ctx.App("docstrange").
+package docstrange
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/scheduler/blob"
+	"github.com/docstrange/mesh/scheduler/extract"
+	"github.com/docstrange/mesh/scheduler/worker"
+)
+
+func init() {
+	caddy.RegisterModule(new(App))
+}
+
+// App is the "docstrange" Caddy app.
+type App struct {
+	// DataDir holds all state: jobs, blobs and caches. Default:
+	// $DOCSTRANGE_DATA_DIR, else ".data".
+	DataDir string `json:"data_dir,omitempty"`
+	// Store is "embedded" (bbolt under DataDir) or "redis". Default:
+	// embedded.
+	Store string `json:"store,omitempty"`
+	// Redis configures the redis store. Default: 127.0.0.1:6379.
+	Redis *RedisConfig `json:"redis,omitempty"`
+	// MaxUploadSize is the largest accepted document in bytes. Default:
+	// 100 MiB.
+	MaxUploadSize int64 `json:"max_upload_size,omitempty"`
+	// MaxPages is the largest accepted page count. Default: 2000.
+	MaxPages int `json:"max_pages,omitempty"`
+	// ResultTTL is how long inputs and results are kept after a job ends.
+	// Default: 24h.
+	ResultTTL caddy.Duration `json:"result_ttl,omitempty"`
+	// LeaseTTL is how long a worker holds a job without renewing. Default:
+	// 30s.
+	LeaseTTL caddy.Duration `json:"lease_ttl,omitempty"`
+	// MaxAttempts bounds retries of a job. Default: 3.
+	MaxAttempts int `json:"max_attempts,omitempty"`
+	// Workers is how many jobs the embedded worker runs at once; -1 runs no
+	// embedded worker (the production layout, where workers are their own
+	// processes). Default: 2.
+	Workers int `json:"workers,omitempty"`
+	// PDFInstances is how many PDF engine instances run at once. Default: 2.
+	PDFInstances int `json:"pdf_instances,omitempty"`
+	// CleanupInterval is how often expired artifacts are removed. Default:
+	// 1m.
+	CleanupInterval caddy.Duration `json:"cleanup_interval,omitempty"`
+	// Region names this deployment's region. Default: "local".
+	Region string `json:"region,omitempty"`
+
+	ctx     caddy.Context
+	log     *slog.Logger
+	jobs    scheduler.Backend
+	blobs   *blob.Local
+	pdf     *extract.PDFEngine
+	metrics *Metrics
+	shared  []caddy.Destructor
+	agent   *worker.Agent
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// CaddyModule implements caddy.Module.
+func (*App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "docstrange", New: func() caddy.Module { return new(App) }}
+}
+
+// Provision opens the stores. Stores are shared through a usage pool so a
+// config reload, which provisions the new app before stopping the old one,
+// reuses the open bbolt file instead of deadlocking on its file lock.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.log = ctx.Slogger()
+	if err := a.setDefaults(); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(a.DataDir)
+	if err != nil {
+		return fmt.Errorf("resolving data_dir: %w", err)
+	}
+	a.DataDir = dir
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("creating data_dir: %w", err)
+	}
+	if a.blobs, err = blob.NewLocal(filepath.Join(dir, "blobs")); err != nil {
+		return err
+	}
+	jobs, err := a.openJobs(ctx)
+	if err != nil {
+		return err
+	}
+	a.jobs = jobs
+	pdf, err := a.openPDF(ctx)
+	if err != nil {
+		return err
+	}
+	a.pdf = pdf
+	a.metrics = newMetrics(a.jobs)
+	return nil
+}
+
+// Start implements caddy.App: in embedded mode it runs the worker agent and
+// the retention loop.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(a.ctx)
+	a.cancel = cancel
+	if a.Workers > 0 {
+		a.agent = worker.New(worker.Config{
+			Name:        "embedded",
+			Slots:       a.Workers,
+			LeaseTTL:    time.Duration(a.LeaseTTL),
+			MaxAttempts: a.MaxAttempts,
+			ResultTTL:   time.Duration(a.ResultTTL),
+			Backend:     extract.BackendName,
+			Device:      scheduler.DeviceCPU,
+			Region:      a.Region,
+		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf), a.log.With("component", "worker"), a.metrics)
+		a.wg.Go(func() { a.agent.Run(ctx) })
+	}
+	a.wg.Go(func() {
+		(&retention{jobs: a.jobs, blobs: a.blobs, every: time.Duration(a.CleanupInterval), log: a.log}).run(ctx)
+	})
+	return nil
+}
+
+// Stop implements caddy.App: running jobs are handed back to the queue.
+func (a *App) Stop() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	return nil
+}
+
+// Cleanup releases this app's hold on the shared stores.
+func (a *App) Cleanup() error {
+	for _, d := range a.shared {
+		d.Destruct()
+	}
+	if a.metrics != nil {
+		a.metrics.unregister()
+	}
+	return nil
+}
+
+// Jobs returns the job store and queue.
+func (a *App) Jobs() scheduler.Backend { return a.jobs }
+
+// Blobs returns the artifact store.
+func (a *App) Blobs() *blob.Local { return a.blobs }
+
+// PDF returns the PDF engine.
+func (a *App) PDF() *extract.PDFEngine { return a.pdf }
+
+// Metrics returns the app's metrics.
+func (a *App) Metrics() *Metrics { return a.metrics }
+
+// WorkersRunning reports whether an embedded worker is consuming the queue.
+func (a *App) WorkersRunning() bool { return a.agent != nil }
+
+// Interface guards.
+var (
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
+)

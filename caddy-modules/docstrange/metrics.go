@@ -1,0 +1,74 @@
+package docstrange
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/docstrange/mesh/scheduler"
+)
+
+// Metrics is the app's metric set; /metrics writes it.
+type Metrics struct {
+	set        *metrics.Set
+	jobs       scheduler.Queue
+	uploadSize *metrics.Counter
+}
+
+// statsTimeout bounds the queue read behind the gauges, so a dead Redis
+// cannot hang a scrape.
+const statsTimeout = 2 * time.Second
+
+func newMetrics(jobs scheduler.Queue) *Metrics {
+	m := &Metrics{set: metrics.NewSet(), jobs: jobs}
+	m.uploadSize = m.set.NewCounter("docstrange_upload_bytes_total")
+	stat := func(pick func(scheduler.QueueStats) float64) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
+			defer cancel()
+			st, err := m.jobs.Stats(ctx)
+			if err != nil {
+				return -1
+			}
+			return pick(st)
+		}
+	}
+	m.set.NewGauge("docstrange_queue_depth", stat(func(s scheduler.QueueStats) float64 { return float64(s.Depth) }))
+	m.set.NewGauge("docstrange_queue_oldest_age_seconds", stat(func(s scheduler.QueueStats) float64 { return s.OldestAge.Seconds() }))
+	m.set.NewGauge("docstrange_worker_slots_in_use", stat(func(s scheduler.QueueStats) float64 { return float64(s.Leased) }))
+	for _, st := range []scheduler.Status{scheduler.StatusSucceeded, scheduler.StatusFailed, scheduler.StatusCanceled} {
+		m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_jobs_total{state=%q}`, st))
+	}
+	return m
+}
+
+func (m *Metrics) unregister() { m.set.UnregisterAllMetrics() }
+
+// JobFinished implements worker.Observer.
+func (m *Metrics) JobFinished(st scheduler.Status, d time.Duration) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_jobs_total{state=%q}`, st)).Inc()
+	if d > 0 {
+		m.set.GetOrCreateHistogram(fmt.Sprintf(`docstrange_job_duration_seconds{state=%q}`, st)).Update(d.Seconds())
+	}
+}
+
+// JobAccepted counts an accepted submission.
+func (m *Metrics) JobAccepted(size int64) {
+	m.set.GetOrCreateCounter(`docstrange_jobs_accepted_total`).Inc()
+	m.uploadSize.Add(int(size))
+}
+
+// Request records one HTTP request.
+func (m *Metrics) Request(route, method string, status int, d time.Duration) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_http_requests_total{route=%q,method=%q,status="%d"}`, route, method, status)).Inc()
+	m.set.GetOrCreateHistogram(fmt.Sprintf(`docstrange_http_request_duration_seconds{route=%q,method=%q,status="%d"}`, route, method, status)).Update(d.Seconds())
+}
+
+// WritePrometheus writes the set and the process metrics.
+func (m *Metrics) WritePrometheus(w io.Writer) {
+	m.set.WritePrometheus(w)
+	metrics.WriteProcessMetrics(w)
+}

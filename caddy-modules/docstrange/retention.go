@@ -1,0 +1,71 @@
+package docstrange
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/scheduler/blob"
+)
+
+// recordGrace is how long a job record outlives its artifacts, so a client
+// asking for an expired result gets 410 RESULT_EXPIRED instead of 404.
+const recordGrace = 7 * 24 * time.Hour
+
+// retention removes the artifacts of expired jobs, then, after recordGrace,
+// the records themselves.
+type retention struct {
+	jobs  scheduler.Store
+	blobs blob.Store
+	every time.Duration
+	log   *slog.Logger
+}
+
+func (r *retention) run(ctx context.Context) {
+	t := time.NewTicker(r.every)
+	defer t.Stop()
+	for {
+		r.sweep(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+const sweepBatch = 500
+
+// sweep acts on the jobs due at now. ExpiresAt is the time of a job's next
+// retention step: first its artifacts go and the record is marked (and given
+// recordGrace more), then the record goes. Every step is idempotent, so a
+// crash between two of them repeats the first next time.
+func (r *retention) sweep(ctx context.Context, now time.Time) {
+	ids, err := r.jobs.Expired(ctx, now, sweepBatch)
+	if err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "listing expired jobs", "error", err)
+	}
+	for _, id := range ids {
+		j, err := r.jobs.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		if err := r.blobs.DeletePrefix(ctx, "jobs/"+id); err != nil {
+			r.log.WarnContext(ctx, "deleting artifacts", "job_id", id, "error", err)
+			continue
+		}
+		if j.ResultExpired {
+			err = r.jobs.Delete(ctx, id)
+		} else {
+			_, err = r.jobs.Update(ctx, id, func(j *scheduler.Job) error {
+				j.ResultExpired = true
+				j.ExpiresAt = now.Add(recordGrace)
+				return nil
+			})
+		}
+		if err != nil {
+			r.log.WarnContext(ctx, "expiring job", "job_id", id, "error", err)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package docstrange
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/scheduler/extract"
+	"github.com/docstrange/mesh/scheduler/memstore"
+	"github.com/docstrange/mesh/scheduler/redisstore"
+)
+
+// pool shares open stores and engines across config reloads. It is the one
+// package-level registry, the pattern Caddy's own listener pool uses: the
+// resources outlive any single App value.
+var pool = caddy.NewUsagePool()
+
+type sharedBackend struct{ scheduler.Backend }
+
+func (s sharedBackend) Destruct() error { return s.Close() }
+
+type sharedPDF struct{ *extract.PDFEngine }
+
+func (s sharedPDF) Destruct() error { return s.Close() }
+
+func (a *App) openJobs(ctx caddy.Context) (scheduler.Backend, error) {
+	var key string
+	var open func() (caddy.Destructor, error)
+	switch a.Store {
+	case StoreRedis:
+		cfg := redisstore.Config{Addr: a.Redis.Addr, Password: a.Redis.Password, DB: a.Redis.DB, Prefix: a.Redis.Prefix}
+		key = fmt.Sprintf("redis:%s/%d/%s", cfg.Addr, cfg.DB, cfg.Prefix)
+		open = func() (caddy.Destructor, error) {
+			s, err := redisstore.New(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return sharedBackend{s}, nil
+		}
+	default:
+		path := filepath.Join(a.DataDir, "jobs.db")
+		key = "bolt:" + path
+		open = func() (caddy.Destructor, error) {
+			s, err := memstore.Open(ctx, memstore.Config{Path: path})
+			if err != nil {
+				return nil, err
+			}
+			return sharedBackend{s}, nil
+		}
+	}
+	v, _, err := pool.LoadOrNew(key, open)
+	if err != nil {
+		return nil, fmt.Errorf("opening job store: %w", err)
+	}
+	a.shared = append(a.shared, keyed{key})
+	return v.(sharedBackend).Backend, nil
+}
+
+func (a *App) openPDF(ctx caddy.Context) (*extract.PDFEngine, error) {
+	cache := filepath.Join(a.DataDir, "cache", "wazero")
+	key := fmt.Sprintf("pdf:%s:%d", cache, a.PDFInstances)
+	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		e, err := extract.NewPDFEngine(context.WithoutCancel(ctx), extract.PDFConfig{CacheDir: cache, MaxTotal: a.PDFInstances})
+		if err != nil {
+			return nil, err
+		}
+		return sharedPDF{e}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting PDF engine: %w", err)
+	}
+	a.shared = append(a.shared, keyed{key})
+	return v.(sharedPDF).PDFEngine, nil
+}
+
+// keyed releases one reference to a pooled resource.
+type keyed struct{ key string }
+
+func (k keyed) Destruct() error {
+	_, err := pool.Delete(k.key)
+	return err
+}

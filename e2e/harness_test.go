@@ -1,0 +1,276 @@
+// Package e2e builds the real edge binary, starts it the way `make run`
+// does (same Caddyfile, environment overrides only) and drives its API over
+// HTTP.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docstrange/mesh/api"
+)
+
+var edgeBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	edgeBin = os.Getenv("DOCSTRANGE_EDGE_BIN")
+	if edgeBin == "" {
+		dir, err := os.MkdirTemp("", "docstrange-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		edgeBin = filepath.Join(dir, "docstrange-edge")
+		cmd := exec.Command("go", "build", "-o", edgeBin, "../edge/cmd/docstrange-edge")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the edge:", err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// stack is one running edge.
+type stack struct {
+	t       *testing.T
+	dataDir string
+	env     []string
+	base    string
+	cmd     *exec.Cmd
+	logs    *bytes.Buffer
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startStack runs the edge on a free port with a fresh data folder; extra
+// environment entries override the Caddyfile's defaults.
+func startStack(t *testing.T, extraEnv ...string) *stack {
+	t.Helper()
+	s := &stack{t: t, dataDir: t.TempDir()}
+	port := freePort(t)
+	s.base = "http://127.0.0.1:" + strconv.Itoa(port)
+	s.env = append(os.Environ(),
+		"DOCSTRANGE_DATA_DIR="+s.dataDir,
+		"DOCSTRANGE_HTTP_PORT="+strconv.Itoa(port),
+		"DOCSTRANGE_HTTP_HOST=127.0.0.1",
+	)
+	s.env = append(s.env, extraEnv...)
+	s.start()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("edge logs:\n%s", tail(s.logs.String(), 8000))
+		}
+	})
+	return s
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+func (s *stack) start() {
+	s.t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	caddyfile := filepath.Join(filepath.Dir(file), "..", "edge", "Caddyfile")
+	s.cmd = exec.Command(edgeBin, "run", "--config", caddyfile, "--adapter", "caddyfile")
+	s.cmd.Env = s.env
+	if s.logs == nil {
+		s.logs = &bytes.Buffer{}
+	}
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.base + "/api/v1/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("edge not ready after 60s; logs:\n%s", tail(s.logs.String(), 8000))
+}
+
+// stop ends the edge gracefully, as Ctrl-C on `make run` does.
+func (s *stack) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+	s.cmd = nil
+}
+
+func (s *stack) restart() {
+	s.stop()
+	s.start()
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r *response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %q: %v", r.body, err)
+	}
+}
+
+// apiError decodes the error envelope and checks its invariants.
+func (r *response) apiError(t *testing.T) api.Envelope {
+	t.Helper()
+	var env api.Envelope
+	r.json(t, &env)
+	if env.Error == nil || env.Error.Code == "" || env.Error.Message == "" {
+		t.Fatalf("not an error envelope: %s", r.body)
+	}
+	if env.RequestID == "" || env.RequestID != r.header.Get("X-Request-ID") {
+		t.Fatalf("request_id %q does not match header %q", env.RequestID, r.header.Get("X-Request-ID"))
+	}
+	if env.Timestamp.IsZero() {
+		t.Fatalf("no timestamp: %s", r.body)
+	}
+	return env
+}
+
+func (s *stack) do(req *http.Request) *response {
+	s.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatalf("reading %s %s: %v", req.Method, req.URL, err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+func (s *stack) get(path string) *response {
+	s.t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, s.base+path, nil)
+	return s.do(req)
+}
+
+func (s *stack) delete(path string) *response {
+	s.t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodDelete, s.base+path, nil)
+	return s.do(req)
+}
+
+// multipartBody builds a form with one file and extra fields.
+func multipartBody(t *testing.T, filename string, data []byte, fields map[string]string) (*bytes.Buffer, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(data)
+	mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+func (s *stack) submit(filename string, data []byte, fields map[string]string) *response {
+	s.t.Helper()
+	body, ct := multipartBody(s.t, filename, data, fields)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.base+"/api/v1/documents", body)
+	req.Header.Set("Content-Type", ct)
+	return s.do(req)
+}
+
+// submitOK submits and returns the accepted job.
+func (s *stack) submitOK(filename string, data []byte, fields map[string]string) api.Job {
+	s.t.Helper()
+	r := s.submit(filename, data, fields)
+	if r.status != http.StatusAccepted {
+		s.t.Fatalf("submit: %d %s", r.status, r.body)
+	}
+	var j api.Job
+	r.json(s.t, &j)
+	if r.header.Get("Location") != "/api/v1/jobs/"+j.JobID {
+		s.t.Fatalf("Location %q for job %q", r.header.Get("Location"), j.JobID)
+	}
+	return j
+}
+
+// waitFor long-polls the job until it is terminal.
+func (s *stack) waitFor(id string, within time.Duration) api.Job {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r := s.get("/api/v1/jobs/" + id + "?wait=10s")
+		if r.status != http.StatusOK {
+			s.t.Fatalf("status of %s: %d %s", id, r.status, r.body)
+		}
+		var j api.Job
+		r.json(s.t, &j)
+		switch j.Status {
+		case "succeeded", "failed", "canceled":
+			return j
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("job %s still %s after %s", id, j.Status, within)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Exit codes of the command.
+const (
+	exitPass  = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// config is the parsed command line.
+type config struct {
+	baseURL         *url.URL
+	clients         int
+	duration        time.Duration
+	warmup          time.Duration
+	drain           time.Duration
+	p99Target       time.Duration
+	file            string
+	jsonPath        string
+	noFail          bool
+	timeout         time.Duration
+	readyTimeout    time.Duration
+	pollConcurrency int
+	headers         headerFlag
+	showVersion     bool
+}
+
+// headerFlag collects repeated -header "Name: value" flags, for an
+// Authorization header when the edge requires one.
+type headerFlag [][2]string
+
+func (h *headerFlag) String() string {
+	parts := make([]string, 0, len(*h))
+	for _, kv := range *h {
+		parts = append(parts, kv[0]+": "+kv[1])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (h *headerFlag) Set(s string) error {
+	name, value, ok := strings.Cut(s, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		return fmt.Errorf("header %q is not of the form \"Name: value\"", s)
+	}
+	*h = append(*h, [2]string{name, strings.TrimSpace(value)})
+	return nil
+}
+
+const usageHeader = `docstrange-bench: closed-loop load against a DocStrange Mesh edge.
+
+It runs two phases in one invocation, each with -clients concurrent clients
+that send a request, wait for the answer and send the next:
+  1. baseline  GET  /api/v1/ping       (Caddy's static respond route)
+  2. submit    POST /api/v1/documents  (multipart, part "file" = -file)
+then polls every accepted job until it is terminal or -drain expires. It
+prints latency percentiles, errors by kind, jobs finished per second, the
+submit/baseline ratios and a verdict:
+  PASS when submit p99 <= -p99-target, no submit errors and no failed jobs.
+Exit status: 0 PASS, 1 FAIL (0 with -no-fail), 2 when it cannot run.
+
+Usage:
+  docstrange-bench -url http://127.0.0.1:8080 -file one-page.pdf [flags]
+
+Flags:
+`
+
+// parseFlags parses args. It returns flag.ErrHelp after printing the usage
+// to stdout for -h/--help, and any other error after printing it with the
+// usage to stderr.
+func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	var rawURL string
+	fs := flag.NewFlagSet("docstrange-bench", flag.ContinueOnError)
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&rawURL, "url", "http://127.0.0.1:8080", "base `URL` of the edge")
+	fs.IntVar(&cfg.clients, "clients", 200, "concurrent closed-loop clients per phase")
+	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "measured length of each phase")
+	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before each phase's measurement")
+	fs.DurationVar(&cfg.drain, "drain", 120*time.Second, "how long to wait after the submit phase for accepted jobs to finish")
+	fs.DurationVar(&cfg.p99Target, "p99-target", 50*time.Millisecond, "largest submit p99 latency that passes")
+	fs.StringVar(&cfg.file, "file", "", "`path` of the document to submit (required; read once, sent from memory)")
+	fs.StringVar(&cfg.jsonPath, "json", "", "write every number to this JSON `file`")
+	fs.BoolVar(&cfg.noFail, "no-fail", false, "exit 0 even when the verdict is FAIL")
+	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "per-request timeout; a request that runs out counts as a transport error")
+	fs.DurationVar(&cfg.readyTimeout, "ready-timeout", 10*time.Second, "how long to wait for GET /api/v1/health/ready to answer 200 before the load")
+	fs.IntVar(&cfg.pollConcurrency, "poll-concurrency", 16, "concurrent job status polls while draining")
+	fs.Var(&cfg.headers, "header", "extra request `header` \"Name: value\" (repeatable), e.g. an Authorization header")
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		stdout.Write(out.Bytes())
+		return nil, err
+	case err != nil:
+		stderr.Write(out.Bytes())
+		return nil, err
+	}
+	if cfg.showVersion {
+		return cfg, nil
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.baseURL, err = parseBaseURL(rawURL); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		return nil, fmt.Errorf("-url %q: must start with http:// or https://", raw)
+	}
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("parsing -url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("-url %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("-url %q: no host", raw)
+	}
+	return u, nil
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.clients < 1:
+		return fmt.Errorf("-clients %d: must be at least 1", c.clients)
+	case c.duration <= 0:
+		return fmt.Errorf("-duration %s: must be positive", c.duration)
+	case c.warmup < 0:
+		return fmt.Errorf("-warmup %s: must not be negative", c.warmup)
+	case c.drain < 0:
+		return fmt.Errorf("-drain %s: must not be negative", c.drain)
+	case c.p99Target <= 0:
+		return fmt.Errorf("-p99-target %s: must be positive", c.p99Target)
+	case c.timeout <= 0:
+		return fmt.Errorf("-timeout %s: must be positive", c.timeout)
+	case c.readyTimeout < 0:
+		return fmt.Errorf("-ready-timeout %s: must not be negative", c.readyTimeout)
+	case c.pollConcurrency < 1:
+		return fmt.Errorf("-poll-concurrency %d: must be at least 1", c.pollConcurrency)
+	case c.file == "":
+		return errors.New("-file is required: a small PDF to submit")
+	}
+	return nil
+}
+
+// endpoint joins the base URL's path with p.
+func (c *config) endpoint(p string) string {
+	u := *c.baseURL
+	u.Path = strings.TrimRight(u.Path, "/") + p
+	u.RawQuery = ""
+	return u.String()
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// phaseSpec is one closed-loop phase: clients goroutines each send a
+// request, wait for the whole answer and send the next, first for warmup
+// (unmeasured) and then for duration (measured).
+type phaseSpec struct {
+	name     string
+	endpoint string
+	clients  int
+	warmup   time.Duration
+	duration time.Duration
+	do       func(ctx context.Context) outcome
+}
+
+// acceptedJob is a job the submit phase got back.
+type acceptedJob struct {
+	id       string
+	accepted time.Time
+	warmup   bool
+}
+
+// phaseResult is what one phase measured. Latencies are those of successful
+// requests that started inside the measured window; a request still in
+// flight when the window closes is waited for and counted, so the window
+// ends at the last answer rather than at the deadline.
+type phaseResult struct {
+	spec         phaseSpec
+	started      time.Time // warmup start
+	measureStart time.Time
+	measureEnd   time.Time
+	latencies    []time.Duration
+	latency      latencySummary
+	errors       errorCounts
+	warmupOK     int
+	warmupErrors errorCounts
+	jobs         []acceptedJob // every accepted job, warmup included
+	cpu          cpuUsage
+	interrupted  bool
+}
+
+// window is the measured wall time.
+func (r *phaseResult) window() time.Duration {
+	return r.measureEnd.Sub(r.measureStart)
+}
+
+// rps is successful requests per second over the measured window.
+func (r *phaseResult) rps() float64 {
+	w := r.window()
+	if w <= 0 {
+		return 0
+	}
+	return float64(r.latency.Count) / w.Seconds()
+}
+
+// clientResult is one client's share; each client owns its own so that the
+// hot loop takes no lock.
+type clientResult struct {
+	latencies    []time.Duration
+	errors       errorCounts
+	warmupOK     int
+	warmupErrors errorCounts
+	jobs         []acceptedJob
+	lastEnd      time.Time
+}
+
+// runPhase runs spec to completion or until ctx is done.
+func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
+	res := &phaseResult{spec: spec, errors: errorCounts{}, warmupErrors: errorCounts{}}
+	res.started = time.Now()
+	res.measureStart = res.started.Add(spec.warmup)
+	stop := res.measureStart.Add(spec.duration)
+
+	// The CPU reading starts when the measured window does.
+	cpuStart := make(chan cpuSample, 1)
+	go func() {
+		t := time.NewTimer(time.Until(res.measureStart))
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		cpuStart <- sampleCPU()
+	}()
+
+	results := make([]clientResult, spec.clients)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() {
+			runClient(ctx, spec.do, res.measureStart, stop, &results[i])
+		})
+	}
+	wg.Wait()
+	end := sampleCPU()
+	res.cpu = end.since(<-cpuStart)
+	res.interrupted = ctx.Err() != nil
+
+	n := 0
+	for i := range results {
+		n += len(results[i].latencies)
+	}
+	res.latencies = make([]time.Duration, 0, n)
+	res.measureEnd = res.measureStart
+	for i := range results {
+		r := &results[i]
+		res.latencies = append(res.latencies, r.latencies...)
+		res.errors.merge(r.errors)
+		res.warmupOK += r.warmupOK
+		res.warmupErrors.merge(r.warmupErrors)
+		res.jobs = append(res.jobs, r.jobs...)
+		if r.lastEnd.After(res.measureEnd) {
+			res.measureEnd = r.lastEnd
+		}
+	}
+	if res.interrupted || res.measureEnd.Before(stop) {
+		// Nothing answered after the deadline (or the run was cut short):
+		// the window is as long as the load really ran.
+		limit := stop
+		if end.at.Before(limit) {
+			limit = end.at
+		}
+		if limit.After(res.measureEnd) {
+			res.measureEnd = limit
+		}
+	}
+	res.latency = summarize(res.latencies)
+	return res
+}
+
+func runClient(ctx context.Context, do func(context.Context) outcome, measureStart, stop time.Time, r *clientResult) {
+	r.errors = errorCounts{}
+	r.warmupErrors = errorCounts{}
+	r.latencies = make([]time.Duration, 0, 1024)
+	for ctx.Err() == nil {
+		start := time.Now()
+		if !start.Before(stop) {
+			return
+		}
+		o := do(ctx)
+		end := time.Now()
+		if !o.ok && ctx.Err() != nil {
+			return // interrupted by the user, not a failure of the edge
+		}
+		warm := start.Before(measureStart)
+		if o.jobID != "" {
+			r.jobs = append(r.jobs, acceptedJob{id: o.jobID, accepted: end, warmup: warm})
+		}
+		switch {
+		case warm && o.ok:
+			r.warmupOK++
+		case warm:
+			r.warmupErrors.add(o.kind, o.example)
+		case o.ok:
+			r.latencies = append(r.latencies, end.Sub(start))
+			r.lastEnd = end
+		default:
+			r.errors.add(o.kind, o.example)
+			r.lastEnd = end
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// header is printed before the load starts, so that a long run shows what
+// it is doing.
+func (r *report) header() string {
+	c := r.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "docstrange-bench %s\n", r.Version)
+	fmt.Fprintf(&b, "target   %s  clients=%d duration=%gs warmup=%gs drain=%gs p99-target=%s\n",
+		c.URL, c.Clients, c.DurationS, c.WarmupS, c.DrainS, fmtMS(c.P99TargetMS))
+	fmt.Fprintf(&b, "file     %s (%d bytes, %d bytes multipart)\n", c.File, c.FileBytes, c.BodyBytes)
+	fmt.Fprintf(&b, "host     %d CPUs, GOMAXPROCS %d\n", r.Host.CPUs, r.Host.GOMAXPROCS)
+	fmt.Fprintf(&b, "note     %s\n\n", r.Host.Note)
+	return b.String()
+}
+
+// table is the human summary of the report.
+func (r *report) table() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tendpoint\tok\terrors\tok/s\tp50\tp95\tp99\tmax\tclient-cpu\tmachine-cpu\t")
+	for _, p := range []*phaseReport{r.Baseline, r.Submit} {
+		if p == nil {
+			continue
+		}
+		l := p.LatencyMS
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			p.Name, p.Endpoint, p.Count, p.Errors, p.RPS,
+			fmtMS(l.P50), fmtMS(l.P95), fmtMS(l.P99), fmtMS(l.Max),
+			fmtCores(p.ClientCPUCores, r.Host.CPUs), fmtCores(p.MachineBusyCores, p.MachineCPUs))
+	}
+	if r.Baseline != nil && r.Submit != nil {
+		x := r.Ratios
+		fmt.Fprintf(tw, "ratio\tsubmit/baseline\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
+			fmtRatio(x.Throughput), fmtRatio(x.P50), fmtRatio(x.P95), fmtRatio(x.P99))
+	}
+	tw.Flush()
+	b.WriteString("(latency over successful requests in the measured window; cpu in cores busy)\n")
+
+	for _, p := range []*phaseReport{r.Baseline, r.Submit} {
+		if p == nil {
+			continue
+		}
+		writeKinds(&b, p.Name+" errors", p.ErrorKinds)
+		writeKinds(&b, p.Name+" warmup errors", p.WarmupErrorKinds)
+	}
+
+	if j := r.Jobs; j != nil {
+		fmt.Fprintf(&b, "\njobs     %d accepted (%d during warmup): %d succeeded, %d failed, %d canceled, %d lost, %d unfinished\n",
+			j.Tracked, j.FromWarmup, j.Succeeded, j.Failed, j.Canceled, j.Lost, j.Unfinished)
+		if j.LastFinishS != nil {
+			fmt.Fprintf(&b, "         %d finished %.2fs after the submit phase started: %.1f jobs/s\n",
+				j.Succeeded+j.Failed+j.Canceled, *j.LastFinishS, j.JobsPerS)
+		} else {
+			b.WriteString("         no job finished\n")
+		}
+		fmt.Fprintf(&b, "         drain took %.2fs, %d status polls, %d poll errors\n", j.DrainS, j.Polls, j.PollErrors)
+		writeKinds(&b, "job failure codes", j.FailureCodes)
+		writeKinds(&b, "poll errors", j.PollErrorKinds)
+	}
+
+	b.WriteString("\n")
+	for _, w := range r.Verdict.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if r.Verdict.Pass {
+		target := fmtMS(r.Config.P99TargetMS)
+		fmt.Fprintf(&b, "verdict: PASS (submit p99 %s <= %s, no submit errors, no failed jobs)\n", fmtMS(r.Submit.LatencyMS.P99), target)
+	} else {
+		fmt.Fprintf(&b, "verdict: FAIL (%s)\n", strings.Join(r.Verdict.Reasons, "; "))
+	}
+	return b.String()
+}
+
+func writeKinds(b *strings.Builder, title string, kinds []errorCount) {
+	if len(kinds) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s:\n", title)
+	for _, k := range kinds {
+		if k.Example != "" {
+			fmt.Fprintf(b, "  %8d  %s  (e.g. %q)\n", k.Count, k.Kind, truncate(k.Example, 120))
+		} else {
+			fmt.Fprintf(b, "  %8d  %s\n", k.Count, k.Kind)
+		}
+	}
+}
+
+func fmtMS(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.2fs", v/1000)
+	case v >= 10:
+		return fmt.Sprintf("%.1fms", v)
+	default:
+		return fmt.Sprintf("%.2fms", v)
+	}
+}
+
+func fmtRatio(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fx", *v)
+}
+
+func fmtCores(v *float64, of int) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f/%d", *v, of)
+}

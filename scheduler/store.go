@@ -1,0 +1,90 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps job records. Every method is safe for concurrent use, and every
+// write is durable when it returns: an accepted job is never lost.
+type Store interface {
+	// Create stores a new queued job and enqueues it in one atomic step. If
+	// job.IdempotencyKey is set and the tenant already used it, Create
+	// stores nothing and returns the earlier job with ErrDuplicate. An id
+	// that is already stored gives ErrExists.
+	Create(ctx context.Context, job *Job) (*Job, error)
+	// Get returns a copy of the job, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Job, error)
+	// FindIdempotent returns the tenant's job created with key, or
+	// ErrNotFound.
+	FindIdempotent(ctx context.Context, tenant, key string) (*Job, error)
+	// List returns the tenant's jobs newest first. Cursor is the NextCursor
+	// of the previous page, empty for the first.
+	List(ctx context.Context, tenant string, cursor string, limit int) (ListPage, error)
+	// Update applies fn to the stored job atomically and persists the result.
+	// If fn returns an error nothing is written and that error is returned.
+	// Subscribers of the job see the new version.
+	Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error)
+	// Subscribe delivers the job after each Update until ctx ends. Delivery
+	// is best effort: a slow reader may miss intermediate versions, never the
+	// last one before it reads again.
+	Subscribe(ctx context.Context, id string) (<-chan *Job, error)
+	// Expired returns up to limit ids of jobs whose ExpiresAt is set and not
+	// after t, oldest first.
+	Expired(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// Delete removes the job record and its indexes. Deleting a missing job
+	// is not an error.
+	Delete(ctx context.Context, id string) error
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	// Close releases resources.
+	Close() error
+}
+
+// ListPage is one page of List.
+type ListPage struct {
+	Jobs       []*Job
+	NextCursor string
+}
+
+// Lease is a consumer's time-limited hold on a queued job.
+type Lease struct {
+	JobID string
+	// Token identifies this hold; it changes when the job is reclaimed.
+	Token    string
+	Consumer string
+	Expires  time.Time
+}
+
+// QueueStats describe the backlog.
+type QueueStats struct {
+	// Depth counts jobs waiting to be claimed.
+	Depth int64
+	// Leased counts jobs held by consumers.
+	Leased int64
+	// OldestAge is the wait of the oldest unclaimed job, 0 when empty.
+	OldestAge time.Duration
+}
+
+// Queue hands queued jobs to consumers with leases. Delivery is at least once:
+// a lease that is not extended or acknowledged before it expires makes the job
+// claimable again.
+type Queue interface {
+	// Claim blocks until a job is available or ctx ends. Jobs whose lease
+	// expired are handed out before new ones.
+	Claim(ctx context.Context, consumer string, ttl time.Duration) (*Lease, error)
+	// Extend renews the lease, or returns ErrLeaseLost.
+	Extend(ctx context.Context, lease *Lease, ttl time.Duration) error
+	// Ack removes the job from the queue for good.
+	Ack(ctx context.Context, lease *Lease) error
+	// Requeue gives the job back to be claimed again.
+	Requeue(ctx context.Context, lease *Lease) error
+	// Stats reports depth and age of the backlog.
+	Stats(ctx context.Context) (QueueStats, error)
+}
+
+// Backend is the pair every deployment provides: records plus queue.
+type Backend interface {
+	Store
+	Queue
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine: a redis-server binary (the
+# tests start their own servers on free ports).
+set -euo pipefail
+
+sudo_if_needed() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if ! command -v redis-server >/dev/null 2>&1; then
+	echo "installing redis-server (tests start their own instances)"
+	sudo_if_needed apt-get update -q
+	DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q redis-server
+fi
