@@ -250,7 +250,7 @@ func TestCancel(t *testing.T) {
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var j api.Job
-			s.get("/api/v1/jobs/" + job.JobID).json(t, &j)
+			s.get("/api/v1/jobs/"+job.JobID).json(t, &j)
 			if j.Status == "running" && j.Progress.PagesDone > 0 {
 				break
 			}

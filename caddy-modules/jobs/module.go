@@ -46,7 +46,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.app = app.(*docstrange.App)
-	h.log = ctx.Slogger()
+	h.log = docstrange.RequestLogger(ctx.Slogger())
 	if h.MaxWait == 0 {
 		h.MaxWait = caddy.Duration(DefaultMaxWait)
 	}
