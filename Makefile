@@ -41,8 +41,8 @@ test: test-deps lint test-go
 test-deps:
 	@./scripts/test-deps.sh
 
-test-go: $(EDGE)
-	DOCSTRANGE_EDGE_BIN=$(CURDIR)/$(EDGE) $(GO) test -count=1 -timeout 20m -cover ./...
+test-go:
+	./scripts/test.sh
 
 ## bench: load against a running edge; ratios against Caddy's static route
 bench: $(EDGE) $(BENCH)

@@ -82,6 +82,10 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		"DOCSTRANGE_HTTP_PORT="+strconv.Itoa(port),
 		"DOCSTRANGE_HTTP_HOST=127.0.0.1",
 	)
+	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {
+		// The edge was built with -cover: its counters join the run's.
+		s.env = append(s.env, "GOCOVERDIR="+dir)
+	}
 	s.env = append(s.env, extraEnv...)
 	s.start()
 	t.Cleanup(func() {

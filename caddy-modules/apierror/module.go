@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/caddy-modules/docstrange"
 )
 
 func init() {
@@ -33,7 +34,7 @@ func (*Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision implements caddy.Provisioner.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.log = ctx.Slogger()
+	h.log = docstrange.RequestLogger(ctx.Slogger())
 	return nil
 }
 
