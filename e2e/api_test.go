@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -291,5 +293,38 @@ func TestIdempotencyKey(t *testing.T) {
 	r2, j2 := send()
 	if r1.status != 202 || r2.status != 202 || j1.JobID == "" || j1.JobID != j2.JobID || r2.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("first %d %s, second %d %s", r1.status, r1.body, r2.status, r2.body)
+	}
+}
+
+func TestResultExpires(t *testing.T) {
+	s := startStack(t, "DOCSTRANGE_RESULT_TTL=1s", "DOCSTRANGE_CLEANUP_INTERVAL=200ms")
+	job := s.submitOK("hello.pdf", readFile(t, helloPDF), nil)
+	if j := s.waitFor(job.JobID, 60*time.Second); j.Status != "succeeded" {
+		t.Fatalf("job %+v", j)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := s.get("/api/v1/jobs/" + job.JobID + "/result")
+		if r.status == http.StatusGone {
+			if env := r.apiError(t); env.Error.Code != api.CodeResultExpired {
+				t.Fatalf("code %s", env.Error.Code)
+			}
+			break
+		}
+		if r.status != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("result still %d after TTL: %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The record stays, so the client learns why.
+	if r := s.get("/api/v1/jobs/" + job.JobID); r.status != http.StatusOK {
+		t.Fatalf("status after expiry: %d %s", r.status, r.body)
+	}
+	entries, err := os.ReadDir(filepath.Join(s.dataDir, "blobs", "jobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("artifacts remain after expiry: %v", entries)
 	}
 }

@@ -50,7 +50,7 @@ type App struct {
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// Workers is how many jobs the embedded worker runs at once; -1 runs no
 	// embedded worker (the production layout, where workers are their own
-	// processes). Default: 2.
+	// processes). Default: 4.
 	Workers int `json:"workers,omitempty"`
 	// PDFInstances is how many PDF engine instances run at once. Default: 2.
 	PDFInstances int `json:"pdf_instances,omitempty"`
@@ -60,14 +60,16 @@ type App struct {
 	// Region names this deployment's region. Default: "local".
 	Region string `json:"region,omitempty"`
 
-	ctx     caddy.Context
-	log     *slog.Logger
-	jobs    scheduler.Backend
-	blobs   *blob.Local
-	pdf     *extract.PDFEngine
-	metrics *Metrics
-	shared  []caddy.Destructor
-	agent   *worker.Agent
+	ctx   caddy.Context
+	log   *slog.Logger
+	jobs  scheduler.Backend
+	blobs *blob.Local
+	pdf   *extract.PDFEngine
+	// inspector counts pages on the submit path; see openPDF.
+	inspector *extract.PDFEngine
+	metrics   *Metrics
+	shared    []caddy.Destructor
+	agent     *worker.Agent
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -103,11 +105,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.jobs = jobs
-	pdf, err := a.openPDF(ctx)
-	if err != nil {
+	if a.pdf, err = a.openPDF(ctx, "extract", false); err != nil {
 		return err
 	}
-	a.pdf = pdf
+	if a.inspector, err = a.openPDF(ctx, "inspect", true); err != nil {
+		return err
+	}
 	a.metrics = newMetrics(a.jobs)
 	return nil
 }
@@ -162,8 +165,11 @@ func (a *App) Jobs() scheduler.Backend { return a.jobs }
 // Blobs returns the artifact store.
 func (a *App) Blobs() *blob.Local { return a.blobs }
 
-// PDF returns the PDF engine.
+// PDF returns the extraction engine.
 func (a *App) PDF() *extract.PDFEngine { return a.pdf }
+
+// Inspector returns the engine that checks PDFs at submit.
+func (a *App) Inspector() *extract.PDFEngine { return a.inspector }
 
 // Metrics returns the app's metrics.
 func (a *App) Metrics() *Metrics { return a.metrics }

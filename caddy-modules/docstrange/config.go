@@ -81,7 +81,7 @@ func (a *App) setDefaults() error {
 		a.MaxAttempts = DefaultMaxAttempts
 	}
 	if a.Workers == 0 {
-		a.Workers = 2
+		a.Workers = 4
 	}
 	if a.CleanupInterval == 0 {
 		a.CleanupInterval = caddy.Duration(DefaultCleanupEvery)

@@ -235,7 +235,7 @@ func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, pa
 	if err != nil {
 		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "storing the upload failed")
 	}
-	pi, err := h.app.PDF().Inspect(ctx, path)
+	pi, err := h.app.Inspector().Inspect(ctx, path)
 	switch {
 	case errors.Is(err, extract.ErrEncrypted):
 		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the PDF is encrypted; remove the password and send it again")

@@ -189,7 +189,10 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 
 	progress := newProgress(runCtx, a.jobs, job.ID)
 	doc, err := a.pipe.Run(runCtx, job, progress.report)
-	progress.flush(context.WithoutCancel(ctx))
+	if err != nil {
+		// On success complete() records the final count itself.
+		progress.flush(context.WithoutCancel(ctx))
+	}
 	if err == nil {
 		err = a.store(runCtx, job, doc)
 	}
