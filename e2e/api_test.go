@@ -123,7 +123,7 @@ func TestDocumentLifecycle(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	s := startStack(t, "DOCSTRANGE_MAX_UPLOAD=64KiB")
+	s := startStack(t, "DOCSTRANGE_MAX_UPLOAD=64KiB", "DOCSTRANGE_MAX_PAGES=2")
 	pdf := readFile(t, helloPDF)
 	random := make([]byte, 4096)
 	rand.Read(random)
@@ -147,6 +147,9 @@ func TestBadInput(t *testing.T) {
 		{name: "corrupt pdf", file: "c.pdf", data: readFile(t, "../scheduler/extract/testdata/corrupt.pdf"), status: 422, code: api.CodeUnprocessableDocument},
 		{name: "encrypted pdf", file: "e.pdf", data: readFile(t, "../scheduler/extract/testdata/encrypted.pdf"), status: 422, code: api.CodeUnprocessableDocument},
 		{name: "image before OCR", file: "a.png", data: append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 64)...), status: 415, code: api.CodeUnsupportedMediaType},
+		{name: "too many pages", file: "p.pdf", data: readFile(t, "../scheduler/extract/testdata/pages.pdf"), status: 422, code: api.CodeTooManyPages},
+		{name: "ocr force without a backend", file: "a.pdf", data: pdf, fields: map[string]string{"ocr": "force"}, status: 400, code: api.CodeInvalidRequest, field: "ocr"},
+		{name: "empty file", file: "a.pdf", data: nil, status: 400, code: api.CodeInvalidRequest, field: "file"},
 		{name: "too large while streaming", file: "big.txt", data: big, status: 413, code: api.CodeFileTooLarge},
 	}
 	for _, tt := range tests {

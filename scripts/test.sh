@@ -16,6 +16,7 @@ DOCSTRANGE_EDGE_BIN="$PWD/bin/docstrange-edge-cover" DOCSTRANGE_E2E_COVERDIR="$c
 
 echo
 echo "coverage per package (unit, integration and e2e runs merged):"
-go tool covdata percent -i="$cover" | grep "coverage:" | sed "s/^[[:space:]]*/  /" | sort
+go tool covdata percent -i="$cover" | grep -oE 'github\.com/[^[:space:]]+[[:space:]]+coverage: [0-9.]+% of statements' |
+	awk '{printf "  %-55s %s\n", $1, $3}' | sort
 go tool covdata textfmt -i="$cover" -o "$cover/profile.txt"
 go tool cover -func="$cover/profile.txt" | tail -1 | sed 's/^/  /'

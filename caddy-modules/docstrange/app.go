@@ -111,7 +111,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.inspector, err = a.openPDF(ctx, "inspect", true); err != nil {
 		return err
 	}
-	a.metrics = newMetrics(a.jobs)
+	a.metrics = newMetrics(ctx, a.jobs)
 	return nil
 }
 

@@ -22,12 +22,13 @@ type Metrics struct {
 // cannot hang a scrape.
 const statsTimeout = 2 * time.Second
 
-func newMetrics(jobs scheduler.Queue) *Metrics {
+// newMetrics builds the set; ctx bounds the queue reads behind the gauges.
+func newMetrics(ctx context.Context, jobs scheduler.Queue) *Metrics {
 	m := &Metrics{set: metrics.NewSet(), jobs: jobs}
 	m.uploadSize = m.set.NewCounter("docstrange_upload_bytes_total")
 	stat := func(pick func(scheduler.QueueStats) float64) func() float64 {
 		return func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), statsTimeout)
+			ctx, cancel := context.WithTimeout(ctx, statsTimeout)
 			defer cancel()
 			st, err := m.jobs.Stats(ctx)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -188,7 +189,7 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 	go a.watch(runCtx, cancel, lease, job.ID, log)
 
 	progress := newProgress(runCtx, a.jobs, job.ID)
-	doc, err := a.pipe.Run(runCtx, job, progress.report)
+	doc, err := a.runPipeline(runCtx, job, progress.report, log)
 	if err != nil {
 		// On success complete() records the final count itself.
 		progress.flush(context.WithoutCancel(ctx))
@@ -244,6 +245,19 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 		return nil
 	})
 	a.jobs.Requeue(bg, lease)
+}
+
+// runPipeline turns a panic in the pipeline into a permanent failure of that
+// job. Without it one malformed document would crash the process, and since
+// a restart re-queues running jobs, crash it again on every start.
+func (a *Agent) runPipeline(ctx context.Context, job *scheduler.Job, progress func(done, total int), log *slog.Logger) (doc *scheduler.Document, err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			log.ErrorContext(ctx, "pipeline panicked", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+			doc, err = nil, &scheduler.JobError{Code: api.CodeProcessingError, Message: "the document could not be processed (internal error)"}
+		}
+	}()
+	return a.pipe.Run(ctx, job, progress)
 }
 
 func resultKey(id string) string { return "jobs/" + id + "/result.json" }

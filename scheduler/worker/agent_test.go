@@ -28,6 +28,9 @@ func (f funcPipeline) Run(ctx context.Context, job *scheduler.Job, progress func
 	return f(ctx, job, progress)
 }
 
+// errPanic makes the test pipeline panic instead of returning.
+var errPanic = errors.New("panic")
+
 type counts struct {
 	mu sync.Mutex
 	n  map[scheduler.Status]int
@@ -139,6 +142,7 @@ func TestAgentFailures(t *testing.T) {
 		wantCode     string
 	}{
 		{name: "permanent", err: &scheduler.JobError{Code: api.CodeUnprocessableDocument, Message: "bad"}, wantAttempts: 1, wantCode: api.CodeUnprocessableDocument},
+		{name: "panic is a permanent failure", err: errPanic, wantAttempts: 1, wantCode: api.CodeProcessingError},
 		{name: "transient retried then failed", err: errors.New("backend hiccup"), wantAttempts: 3, wantCode: api.CodeProcessingError},
 	}
 	for _, tt := range tests {
@@ -147,6 +151,10 @@ func TestAgentFailures(t *testing.T) {
 			var calls atomic.Int32
 			e.start(t, Config{MaxAttempts: 3}, funcPipeline(func(context.Context, *scheduler.Job, func(int, int)) (*scheduler.Document, error) {
 				calls.Add(1)
+				if tt.err == errPanic {
+					var m map[string]int
+					m["boom"]++
+				}
 				return nil, tt.err
 			}))
 			j := e.waitStatus(t, e.submit(t).ID, scheduler.StatusFailed)

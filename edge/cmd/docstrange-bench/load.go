@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -128,6 +129,10 @@ func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
 			res.measureEnd = limit
 		}
 	}
+	// Clients appended their own jobs; the drain polls the oldest first,
+	// so the merged list must be in acceptance order, as the edge's FIFO
+	// queue runs them.
+	slices.SortStableFunc(res.jobs, func(a, b acceptedJob) int { return a.accepted.Compare(b.accepted) })
 	res.latency = summarize(res.latencies)
 	return res
 }
