@@ -100,8 +100,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitPass
 }
 
-// version is the module version and VCS revision stamped by go build.
+// buildVersion is set by `make` through -ldflags -X, since builds here run
+// with -buildvcs=false and carry no VCS stamp.
+var buildVersion string
+
+// version is the version and commit stamped at build time.
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "(unknown)"
