@@ -27,7 +27,7 @@ $(EDGE): $(GO_SOURCES) edge/Caddyfile
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./edge/cmd/docstrange-edge
 
 $(BENCH): $(GO_SOURCES)
-	$(GO) build -ldflags "-X 'main.buildVersion=docstrange-bench $(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-bench
+	$(GO) build -ldflags "-X 'main.buildVersion=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-bench
 
 ## run: the embedded single-node stack on http://$DOCSTRANGE_HTTP_HOST:$DOCSTRANGE_HTTP_PORT
 run: $(EDGE)
