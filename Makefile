@@ -7,6 +7,8 @@ GO        ?= go
 BIN       := bin
 EDGE      := $(BIN)/docstrange-edge
 BENCH     := $(BIN)/docstrange-bench
+BACKENDS  := $(BIN)/backends
+ONNX      := $(BACKENDS)/onnx
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS   := -X 'github.com/caddyserver/caddy/v2.CustomVersion=docstrange-mesh $(VERSION) (commit $(COMMIT))'
@@ -14,29 +16,43 @@ LDFLAGS   := -X 'github.com/caddyserver/caddy/v2.CustomVersion=docstrange-mesh $
 export DOCSTRANGE_DATA_DIR ?= $(CURDIR)/.data
 export DOCSTRANGE_HTTP_HOST ?= 127.0.0.1
 export DOCSTRANGE_HTTP_PORT ?= 8080
+export DOCSTRANGE_MODELS_DIR ?= $(CURDIR)/.cache/models
+MODEL_FILES := $(addprefix $(DOCSTRANGE_MODELS_DIR)/,libonnxruntime.so.1 ch_PP-OCRv4_det_infer.onnx ch_PP-OCRv4_rec_infer.onnx ch_ppocr_mobile_v2.0_cls_infer.onnx ppocr_keys_v1.txt manifest.json)
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build run test test-go test-deps bench lint clean
+.PHONY: all build run test test-go test-deps bench lint clean models
 
 all: build
 
-build: $(EDGE)
+build: $(EDGE) $(ONNX)
 
 $(EDGE): $(GO_SOURCES) edge/Caddyfile
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./edge/cmd/docstrange-edge
+
+# The OCR backend plugin; the edge's host starts it from $(BACKENDS).
+$(ONNX): $(GO_SOURCES)
+	@mkdir -p $(BACKENDS)
+	$(GO) build -ldflags "-X 'main.version=$(VERSION) (commit $(COMMIT))'" -o $@ ./backends/onnx/cmd/docstrange-onnx
+
+## models: ONNX Runtime and the PP-OCRv4 models into $(DOCSTRANGE_MODELS_DIR), hashes checked
+models:
+	./scripts/models.sh
+
+$(MODEL_FILES) &:
+	./scripts/models.sh
 
 $(BENCH): $(GO_SOURCES)
 	$(GO) build -ldflags "-X 'main.buildVersion=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-bench
 
 ## run: the embedded single-node stack on http://$DOCSTRANGE_HTTP_HOST:$DOCSTRANGE_HTTP_PORT
-run: $(EDGE)
+run: $(EDGE) $(ONNX) $(MODEL_FILES)
 	@mkdir -p "$(DOCSTRANGE_DATA_DIR)"
 	@echo "DocStrange Mesh on http://$(DOCSTRANGE_HTTP_HOST):$(DOCSTRANGE_HTTP_PORT) (data in $(DOCSTRANGE_DATA_DIR))"
-	exec $(EDGE) run --config edge/Caddyfile --adapter caddyfile
+	DOCSTRANGE_BACKENDS_DIR=$${DOCSTRANGE_BACKENDS_DIR:-$(CURDIR)/$(BACKENDS)} exec $(EDGE) run --config edge/Caddyfile --adapter caddyfile
 
 ## test: lint, then every test with per-package coverage
-test: test-deps lint test-go
+test: test-deps $(MODEL_FILES) lint test-go
 
 test-deps:
 	@./scripts/test-deps.sh

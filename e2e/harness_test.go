@@ -24,30 +24,63 @@ import (
 	"github.com/docstrange/mesh/api"
 )
 
-var edgeBin string
+var (
+	edgeBin string
+	// backendsDir holds the ONNX OCR backend as the host expects it.
+	backendsDir string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "docstrange-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
 	edgeBin = os.Getenv("DOCSTRANGE_EDGE_BIN")
 	if edgeBin == "" {
-		dir, err := os.MkdirTemp("", "docstrange-e2e-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
 		edgeBin = filepath.Join(dir, "docstrange-edge")
-		cmd := exec.Command("go", "build", "-o", edgeBin, "../edge/cmd/docstrange-edge")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building the edge:", err)
+		if err := goBuild(edgeBin, "../edge/cmd/docstrange-edge"); err != nil {
 			return 1
 		}
 	}
+	backendsDir = filepath.Join(dir, "backends")
+	onnx := filepath.Join(backendsDir, "onnx")
+	if bin := os.Getenv("DOCSTRANGE_ONNX_BIN"); bin != "" {
+		err = copyFile(bin, onnx)
+	} else {
+		err = goBuild(onnx, "../backends/onnx/cmd/docstrange-onnx")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "preparing the OCR backend:", err)
+		return 1
+	}
 	return m.Run()
+}
+
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
+		return err
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
 }
 
 // stack is one running edge.

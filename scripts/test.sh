@@ -10,8 +10,11 @@ trap 'rm -rf "$cover"' EXIT
 
 # The e2e tests run this instrumented edge; its counters land in $cover too.
 go build -cover -coverpkg="$mod" -o bin/docstrange-edge-cover ./edge/cmd/docstrange-edge
+# The same for the OCR backend, which the edge's host starts as a plugin.
+go build -cover -coverpkg="$mod" -o bin/docstrange-onnx-cover ./backends/onnx/cmd/docstrange-onnx
 
-DOCSTRANGE_EDGE_BIN="$PWD/bin/docstrange-edge-cover" DOCSTRANGE_E2E_COVERDIR="$cover" \
+DOCSTRANGE_EDGE_BIN="$PWD/bin/docstrange-edge-cover" DOCSTRANGE_ONNX_BIN="$PWD/bin/docstrange-onnx-cover" \
+	DOCSTRANGE_E2E_COVERDIR="$cover" \
 	go test -count=1 -timeout 20m -cover -coverpkg="$mod" ./... -args -test.gocoverdir="$cover"
 
 echo

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/docstrange/mesh/plugins/host"
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/blob"
 	"github.com/docstrange/mesh/scheduler/extract"
@@ -59,6 +60,15 @@ type App struct {
 	CleanupInterval caddy.Duration `json:"cleanup_interval,omitempty"`
 	// Region names this deployment's region. Default: "local".
 	Region string `json:"region,omitempty"`
+	// BackendsDir holds the backend plugin binaries, one entry per backend
+	// (see plugins/host). Empty runs no backends, and images are refused.
+	// Default: none.
+	BackendsDir string `json:"backends_dir,omitempty"`
+	// OCRBackend names the backend in BackendsDir that runs OCR. Default:
+	// "onnx".
+	OCRBackend string `json:"ocr_backend,omitempty"`
+	// RenderDPI renders PDF pages for OCR. Default: 200.
+	RenderDPI int `json:"render_dpi,omitempty"`
 
 	ctx   caddy.Context
 	log   *slog.Logger
@@ -70,6 +80,7 @@ type App struct {
 	metrics   *Metrics
 	shared    []caddy.Destructor
 	agent     *worker.Agent
+	host      *host.Host
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,6 +123,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.metrics = newMetrics(ctx, a.jobs)
+	if a.BackendsDir != "" {
+		if a.host, err = a.openHost(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -130,7 +146,7 @@ func (a *App) Start() error {
 			Backend:     extract.BackendName,
 			Device:      scheduler.DeviceCPU,
 			Region:      a.Region,
-		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf), a.log.With("component", "worker"), a.metrics)
+		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf, worker.PipelineConfig{OCR: a.ocr(), DPI: a.RenderDPI, Limits: a.ImageLimits()}), a.log.With("component", "worker"), a.metrics)
 		a.wg.Go(func() { a.agent.Run(ctx) })
 	}
 	a.wg.Go(func() {
@@ -173,6 +189,42 @@ func (a *App) Inspector() *extract.PDFEngine { return a.inspector }
 
 // Metrics returns the app's metrics.
 func (a *App) Metrics() *Metrics { return a.metrics }
+
+// ocr is the worker's view of the OCR backend, nil without one.
+func (a *App) ocr() *worker.OCR {
+	if a.host == nil {
+		return nil
+	}
+	return &worker.OCR{Backend: a.host.Backend(a.OCRBackend), Name: a.OCRBackend}
+}
+
+// OCRAvailable reports whether the OCR backend can take work now, which
+// decides whether images are accepted.
+func (a *App) OCRAvailable() bool {
+	if a.host == nil {
+		return false
+	}
+	for _, st := range a.host.List() {
+		if st.Name == a.OCRBackend {
+			return st.Health.Status.CanServe() && (st.State == host.StateRunning || st.State == host.StateRestarting)
+		}
+	}
+	return false
+}
+
+// ImageLimits guard image decoding: the pixel count, and the pages of a
+// multi-page image (bounded by MaxPages).
+func (a *App) ImageLimits() extract.ImageLimits {
+	return extract.ImageLimits{MaxPixels: extract.DefaultMaxPixels, MaxPages: a.MaxPages}
+}
+
+// Backends lists the backend processes, for health and the admin API.
+func (a *App) Backends() []host.Status {
+	if a.host == nil {
+		return nil
+	}
+	return a.host.List()
+}
 
 // WorkersRunning reports whether an embedded worker is consuming the queue.
 func (a *App) WorkersRunning() bool { return a.agent != nil }

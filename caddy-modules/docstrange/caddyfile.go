@@ -34,6 +34,9 @@ func init() {
 //		pdf_instances    <n>
 //		cleanup_interval <duration>
 //		region           <name>
+//		backends_dir     <path>
+//		ocr_backend      <name>
+//		render_dpi       <n>
 //	}
 func parseGlobal(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -69,6 +72,12 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.Store = val
 		case "region":
 			a.Region = val
+		case "backends_dir":
+			a.BackendsDir = val
+		case "ocr_backend":
+			a.OCRBackend = val
+		case "render_dpi":
+			a.RenderDPI, err = strconv.Atoi(val)
 		case "max_upload_size":
 			var n uint64
 			n, err = humanize.ParseBytes(val)

@@ -89,6 +89,15 @@ func (a *App) setDefaults() error {
 	if a.Region == "" {
 		a.Region = DefaultRegion
 	}
+	if a.OCRBackend == "" {
+		a.OCRBackend = "onnx"
+	}
+	if a.RenderDPI == 0 {
+		a.RenderDPI = 200
+	}
+	if a.RenderDPI < 50 || a.RenderDPI > 600 {
+		return fmt.Errorf("render_dpi %d: must be from 50 to 600", a.RenderDPI)
+	}
 	if a.PDFInstances == 0 {
 		a.PDFInstances = 2
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/docstrange/mesh/plugins/host"
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/extract"
 	"github.com/docstrange/mesh/scheduler/memstore"
@@ -89,4 +91,42 @@ type keyed struct{ key string }
 func (k keyed) Destruct() error {
 	_, err := pool.Delete(k.key)
 	return err
+}
+
+type sharedHost struct{ *host.Host }
+
+func (s sharedHost) Destruct() error {
+	ctx, cancel := context.WithTimeout(context.Background(), hostDrain)
+	defer cancel()
+	return s.Close(ctx)
+}
+
+// hostDrain bounds how long stopping the backends waits for in-flight work.
+const hostDrain = 30 * time.Second
+
+// openHost starts the backend plugin host once per folder; config reloads
+// share it, so a reload never restarts the backends.
+func (a *App) openHost(ctx caddy.Context) (*host.Host, error) {
+	dir, err := filepath.Abs(a.BackendsDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving backends_dir: %w", err)
+	}
+	key := "host:" + dir
+	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		h, err := host.New(host.Config{Dir: dir}, a.log.With("component", "backends"), a.metrics.set)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.Start(context.WithoutCancel(ctx)); err != nil {
+			// A backend that fails to start is reported in health; the
+			// others run.
+			a.log.Error("starting backends", "error", err)
+		}
+		return sharedHost{h}, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting backend host: %w", err)
+	}
+	a.shared = append(a.shared, keyed{key})
+	return v.(sharedHost).Host, nil
 }

@@ -61,8 +61,22 @@ func (h *Handler) check(ctx context.Context) api.Health {
 		werr = errNoWorkers
 	}
 	set("workers", werr, workers)
-	set("backends", h.app.PDF().Ping(ctx), map[string]any{"pdf": "pdfium-wasm"})
+	backends := map[string]any{"pdf": "pdfium-wasm"}
+	for _, st := range h.app.Backends() {
+		backends[st.Name] = map[string]any{
+			"state": st.State, "version": st.Version, "health": st.Health.Status.String(), "detail": st.Health.Detail,
+			"providers_requested": st.Providers.Requested, "providers_active": st.Providers.Active,
+			"provider_reason": st.Providers.Reason, "restarts": st.RestartCount, "swaps": st.SwapCount, "pid": st.PID,
+		}
+	}
+	berr := h.app.PDF().Ping(ctx)
+	if berr == nil && h.app.BackendsDir != "" && !h.app.OCRAvailable() {
+		berr = errNoOCR
+	}
+	set("backends", berr, backends)
 	return hl
 }
 
 var errNoWorkers = errors.New("no worker is consuming the queue")
+
+var errNoOCR = errors.New("the OCR backend is not serving")

@@ -171,8 +171,11 @@ func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*sc
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	if opts.OCR == scheduler.OCRForce {
-		return nil, invalid("ocr", "ocr=force needs an OCR backend, and this deployment has none yet; use auto or off")
+	if opts.OCR == scheduler.OCRForce && !h.app.OCRAvailable() {
+		return nil, invalid("ocr", "ocr=force needs an OCR backend, and none is running on this deployment; use auto or off")
+	}
+	if opts.OCR == scheduler.OCROff && strings.HasPrefix(input.MediaType, "image/") {
+		return nil, invalid("ocr", "an image can only be read with OCR; ocr=off cannot be honoured")
 	}
 	selected, err := scheduler.SelectPages(opts.Pages, input.Pages)
 	if err != nil {
@@ -205,9 +208,11 @@ func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, pa
 	switch kind {
 	case extract.KindPDF, extract.KindText:
 	case extract.KindImage:
-		return nil, api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
-			"%s images need OCR, and this deployment has no OCR backend yet; send a PDF with a text layer, plain text or Markdown", mediaType).
-			With("detected_type", mediaType)
+		if !h.app.OCRAvailable() {
+			return nil, api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
+				"%s images need OCR, and no OCR backend is running on this deployment; send a PDF with a text layer, plain text or Markdown", mediaType).
+				With("detected_type", mediaType)
+		}
 	default:
 		return nil, api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
 			"the file's content is not a supported document type (PDF, plain text, Markdown), whatever its name says")
@@ -227,9 +232,12 @@ func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, pa
 		return nil, h.bodyError(r, err)
 	}
 	in := &scheduler.Input{Key: key, MediaType: mediaType, Size: info.Size, SHA256: info.SHA256, Filename: sanitizeFilename(part.FileName())}
-	if kind != extract.KindPDF {
+	switch kind {
+	case extract.KindText:
 		in.Pages = 1
 		return in, nil
+	case extract.KindImage:
+		return h.inspectImage(ctx, in)
 	}
 	path, err := h.app.Blobs().Path(key)
 	if err != nil {
@@ -309,4 +317,27 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// inspectImage reads only the image's headers: its pixel count and pages are
+// checked before any pixel is decoded, so a decompression bomb costs nothing.
+func (h *Handler) inspectImage(ctx context.Context, in *scheduler.Input) (*scheduler.Input, *api.Error) {
+	rc, info, err := h.app.Blobs().Open(ctx, in.Key)
+	if err != nil {
+		return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "document storage is unavailable")
+	}
+	defer rc.Close()
+	ii, err := extract.InspectImage(ctx, rc.(io.ReaderAt), info.Size, h.app.ImageLimits())
+	switch {
+	case errors.Is(err, extract.ErrImageTooLarge):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the image has too many pixels to decode safely").
+			With("max_pixels", h.app.ImageLimits().MaxPixels)
+	case errors.Is(err, extract.ErrTooManyPages):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeTooManyPages, "the image has more pages than allowed").
+			With("max_pages", h.app.ImageLimits().MaxPages)
+	case err != nil:
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the image cannot be read: %v", err)
+	}
+	in.Pages = ii.Pages
+	return in, nil
 }

@@ -217,16 +217,16 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 		log.InfoContext(bg, "job handed back on shutdown")
 		return
 	case errors.Is(cause, errCanceled):
-		a.complete(bg, lease, job.ID, scheduler.StatusCanceled, nil, "", start, log)
+		a.complete(bg, lease, job.ID, scheduler.StatusCanceled, nil, "", "", start, log)
 		return
 	}
 	if err == nil {
-		a.complete(bg, lease, job.ID, scheduler.StatusSucceeded, nil, resultKey(job.ID), start, log)
+		a.complete(bg, lease, job.ID, scheduler.StatusSucceeded, nil, resultKey(job.ID), doc.Backend, start, log)
 		return
 	}
 	var jerr *scheduler.JobError
 	if errors.As(err, &jerr) {
-		a.complete(bg, lease, job.ID, scheduler.StatusFailed, jerr, "", start, log)
+		a.complete(bg, lease, job.ID, scheduler.StatusFailed, jerr, "", "", start, log)
 		return
 	}
 	code := api.CodeProcessingError
@@ -235,7 +235,7 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 	}
 	last := &scheduler.JobError{Code: code, Message: err.Error()}
 	if job.Attempts >= a.cfg.MaxAttempts {
-		a.complete(bg, lease, job.ID, scheduler.StatusFailed, last, "", start, log)
+		a.complete(bg, lease, job.ID, scheduler.StatusFailed, last, "", "", start, log)
 		return
 	}
 	log.WarnContext(ctx, "job attempt failed; retrying", "error", err)
@@ -285,11 +285,16 @@ func finish(j *scheduler.Job, st scheduler.Status, now time.Time, ttl time.Durat
 	j.ExpiresAt = now.Add(ttl)
 }
 
-func (a *Agent) complete(ctx context.Context, lease *scheduler.Lease, id string, st scheduler.Status, jerr *scheduler.JobError, key string, start time.Time, log *slog.Logger) {
+// complete records an attempt's outcome; backend, when set, names what
+// actually read the document (the text layer, or an OCR backend).
+func (a *Agent) complete(ctx context.Context, lease *scheduler.Lease, id string, st scheduler.Status, jerr *scheduler.JobError, key, backend string, start time.Time, log *slog.Logger) {
 	_, err := a.jobs.Update(ctx, id, func(j *scheduler.Job) error {
 		finish(j, st, time.Now().UTC(), a.cfg.ResultTTL)
 		j.Error = jerr
 		j.ResultKey = key
+		if backend != "" {
+			j.Backend = backend
+		}
 		if st == scheduler.StatusSucceeded {
 			j.Progress.PagesDone = j.Progress.PagesTotal
 		}

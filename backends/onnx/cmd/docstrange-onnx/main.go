@@ -1,0 +1,102 @@
+// Command docstrange-onnx is the ONNX Runtime OCR backend: a go-plugin
+// process that the edge's backend host starts. Configuration comes from the
+// environment, which the host passes through:
+//
+//	DOCSTRANGE_MODELS_DIR       model manifest and files (default .cache/models)
+//	DOCSTRANGE_ONNX_PROVIDER    cpu | cuda | tensorrt (default cpu)
+//	DOCSTRANGE_ONNX_DEVICE_ID   GPU ordinal (default 0)
+//	DOCSTRANGE_ONNX_TRT_FP16    1 to let TensorRT build fp16 engines
+//	DOCSTRANGE_ONNX_TRT_CACHE   TensorRT engine cache folder
+//	DOCSTRANGE_ONNX_THREADS     intra-op threads (default: ONNX Runtime's)
+//	DOCSTRANGE_ONNX_POOL        sessions per model (default 1)
+//	DOCSTRANGE_ONNX_DET_LIMIT   detection long-side limit (default 960)
+//	DOCSTRANGE_ONNX_BATCH       recognition batch size (default 4 on CPU)
+//	DOCSTRANGE_ONNX_BATCH_WAIT  recognition batch wait (default 5ms)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/docstrange/mesh/backends/onnx/ocr"
+	"github.com/docstrange/mesh/backends/onnx/server"
+	"github.com/docstrange/mesh/plugins"
+)
+
+// version is set by `make` through -ldflags -X.
+var version = "dev"
+
+func main() {
+	showVersion := flag.Bool("version", false, "print the version and exit")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "docstrange-onnx %s: the ONNX Runtime OCR backend plugin.\n"+
+			"It is started by the DocStrange edge's backend host, not by hand;\n"+
+			"see the package documentation for its environment variables.\n", version)
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if *showVersion {
+		fmt.Println("docstrange-onnx", version)
+		return
+	}
+	log := plugins.NewPluginLogger(os.Stderr, slog.LevelInfo)
+	cfg, err := configFromEnv()
+	if err != nil {
+		log.Error("reading configuration", "error", err)
+		os.Exit(2)
+	}
+	engine, err := ocr.NewEngine(context.Background(), cfg)
+	if err != nil {
+		log.Error("loading models", "error", err)
+		os.Exit(1)
+	}
+	defer engine.Close()
+	if p := engine.Info().Provider; p.Fallback() {
+		log.Warn("execution provider fell back", "requested", p.Requested, "active", p.Active, "reason", p.Reason)
+	}
+	plugin.Serve(plugins.ServeConfig(server.New(engine, cfg, version)))
+}
+
+func configFromEnv() (ocr.Config, error) {
+	var cfg ocr.Config
+	cfg.ModelDir = os.Getenv("DOCSTRANGE_MODELS_DIR")
+	cfg.Runtime.Provider = os.Getenv("DOCSTRANGE_ONNX_PROVIDER")
+	cfg.Runtime.TensorRTFP16 = os.Getenv("DOCSTRANGE_ONNX_TRT_FP16") == "1"
+	cfg.Runtime.TensorRTEngineCacheDir = os.Getenv("DOCSTRANGE_ONNX_TRT_CACHE")
+	ints := []struct {
+		env string
+		dst *int
+	}{
+		{"DOCSTRANGE_ONNX_DEVICE_ID", &cfg.Runtime.DeviceID},
+		{"DOCSTRANGE_ONNX_THREADS", &cfg.Runtime.IntraOpThreads},
+		{"DOCSTRANGE_ONNX_POOL", &cfg.Runtime.PoolSize},
+		{"DOCSTRANGE_ONNX_DET_LIMIT", &cfg.DetLimitSideLen},
+		{"DOCSTRANGE_ONNX_BATCH", &cfg.MaxBatchSize},
+	}
+	for _, v := range ints {
+		raw := os.Getenv(v.env)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("%s=%q: %w", v.env, raw, err)
+		}
+		*v.dst = n
+	}
+	if raw := os.Getenv("DOCSTRANGE_ONNX_BATCH_WAIT"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			return cfg, fmt.Errorf("DOCSTRANGE_ONNX_BATCH_WAIT=%q: %w", raw, err)
+		}
+		cfg.MaxBatchWait = d
+	}
+	return cfg, nil
+}

@@ -1,0 +1,98 @@
+package ocr
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/docstrange/mesh/backends/onnx/ort"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// ModelDir holds manifest.json and the files it names. Default
+	// $DOCSTRANGE_MODELS_DIR, else .cache/models at the repository root.
+	ModelDir string `json:"model_dir,omitempty"`
+	// Runtime selects the execution provider, threads and session pool
+	// size; see ort.Config for its defaults.
+	Runtime ort.Config `json:"runtime,omitempty"`
+	// DetLimitSideLen caps the longer image side fed to the detector; a
+	// multiple of the detector's stride (32). Larger finds smaller text at
+	// the cost of memory and time. Default: the manifest's value (960).
+	DetLimitSideLen int `json:"det_limit_side_len,omitempty"`
+	// AngleClassifier runs the 0°/180° classifier on every crop before
+	// recognition. Default false.
+	AngleClassifier bool `json:"angle_classifier,omitempty"`
+	// MinConfidence drops lines whose mean character probability is lower.
+	// Default 0.5.
+	MinConfidence float32 `json:"min_confidence,omitempty"`
+	// MaxBatchSize is the most line crops, from any number of concurrent
+	// Recognize calls, merged into one recognition batch. Default 4 on CPU,
+	// where larger batches of long lines run slower per crop and cost
+	// hundreds of MiB of activations, and 32 on GPU providers. The provider
+	// is the active one, after any fallback.
+	MaxBatchSize int `json:"max_batch_size,omitempty"`
+	// MaxBatchWait is how long a batch waits after its first crop for more.
+	// A plain time.Duration (JSON: nanoseconds) rather than caddy.Duration,
+	// so that backend processes do not link Caddy. Default 5ms.
+	MaxBatchWait time.Duration `json:"max_batch_wait,omitempty"`
+	// MaxRecWidth caps the recogniser input width in pixels at height 48;
+	// longer lines are squeezed. Default 3200.
+	MaxRecWidth int `json:"max_rec_width,omitempty"`
+	// MaxImagePixels rejects larger images. Default 50,000,000.
+	MaxImagePixels int `json:"max_image_pixels,omitempty"`
+	// MaxImageSide rejects images with a longer side. Default 16384.
+	MaxImageSide int `json:"max_image_side,omitempty"`
+	// Spaces configures the recovery of dropped word spaces.
+	Spaces SpaceRecovery `json:"spaces,omitempty"`
+}
+
+// validate fills in defaults and rejects out-of-range values. stride is the
+// detector's, known once the manifest is loaded.
+func (c *Config) validate(defaultLimit, stride int) error {
+	if err := c.Runtime.Validate(); err != nil {
+		return err
+	}
+	setDefault(&c.DetLimitSideLen, defaultLimit)
+	setDefault(&c.MinConfidence, 0.5)
+	setDefault(&c.MaxBatchWait, 5*time.Millisecond)
+	setDefault(&c.MaxRecWidth, 3200)
+	setDefault(&c.MaxImagePixels, 50_000_000)
+	setDefault(&c.MaxImageSide, 16384)
+	setDefault(&c.Spaces.GapFactor, 1.5)
+	setDefault(&c.Spaces.MinBlankFrames, 2)
+	setDefault(&c.Spaces.MinInkGap, 0.16)
+	setDefault(&c.Spaces.InkGapFactor, 1.8)
+	setDefault(&c.Spaces.StrongInkGap, 1.5)
+	switch {
+	case c.DetLimitSideLen < stride || c.DetLimitSideLen%stride != 0:
+		return fmt.Errorf("validating det_limit_side_len %d: must be a positive multiple of %d", c.DetLimitSideLen, stride)
+	case c.MinConfidence < 0 || c.MinConfidence >= 1:
+		return fmt.Errorf("validating min_confidence %v: must be in [0, 1)", c.MinConfidence)
+	case c.MaxBatchSize < 0 || c.MaxBatchWait < 0:
+		return fmt.Errorf("validating max_batch_size %d, max_batch_wait %v: must not be negative", c.MaxBatchSize, c.MaxBatchWait)
+	case c.MaxRecWidth < 48:
+		return fmt.Errorf("validating max_rec_width %d: must be at least 48", c.MaxRecWidth)
+	case c.MaxImagePixels < 1 || c.MaxImageSide < 1:
+		return fmt.Errorf("validating max_image_pixels %d, max_image_side %d: must be positive", c.MaxImagePixels, c.MaxImageSide)
+	case c.Spaces.GapFactor < 1 || c.Spaces.InkGapFactor < 1 || c.Spaces.StrongInkGap < 1 || c.Spaces.MinBlankFrames < 0 || c.Spaces.MinInkGap < 0:
+		return fmt.Errorf("validating spaces %+v: factors must be at least 1, minimums not negative", c.Spaces)
+	}
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Options adjust one Recognize call.
+type Options struct {
+	// DetLimitSideLen overrides Config.DetLimitSideLen for this call when
+	// non-zero.
+	DetLimitSideLen int `json:"det_limit_side_len,omitempty"`
+	// AngleClassifier runs the orientation classifier for this call even
+	// when Config.AngleClassifier is off.
+	AngleClassifier bool `json:"angle_classifier,omitempty"`
+}

@@ -1,0 +1,208 @@
+package ocr
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docstrange/mesh/backends/onnx/ort"
+
+	"github.com/docstrange/mesh/backends/onnx/internal/modeltest"
+)
+
+// newTestEngine opens an engine on the model cache, fetching the models
+// first when they are missing.
+func newTestEngine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	m := modeltest.Manifest(t)
+	cfg.ModelDir = m.Dir
+	e, err := NewEngine(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("NewEngine: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+func TestTwoColumns(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	face := newFace(t, "goregular", 20)
+	left := []string{"Left column starts here", "and it keeps going", "down the page until", "the left side ends."}
+	right := []string{"Right column begins", "only after the left", "one has been read", "from top to bottom."}
+	colW := 0
+	for _, s := range append(slices.Clone(left), right...) {
+		colW = max(colW, textWidth(face, s))
+	}
+	title := "A Title Across Both Columns"
+	img := render(face, 2*colW+140, 260,
+		block{x: (2*colW + 140 - textWidth(face, title)) / 2, y: 15, lines: []string{title}},
+		block{x: 20, y: 70, lines: left},
+		block{x: colW + 120, y: 70, lines: right},
+	)
+	res, err := e.Recognize(t.Context(), img, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]string{title}, left...), right...)
+	var got []string
+	for _, l := range res.Lines {
+		got = append(got, l.Text)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines %q, want %d", len(got), got, len(want))
+	}
+	for i := range want {
+		if c := cer(got[i], want[i]); c > 0.1 {
+			t.Errorf("line %d: %q, want %q (CER %.0f%%)", i, got[i], want[i], 100*c)
+		}
+	}
+}
+
+func TestAngleClassifier(t *testing.T) {
+	e := newTestEngine(t, Config{AngleClassifier: true})
+	face := newFace(t, "goregular", 24)
+	want := "Upside down text is turned back"
+	img := render(face, textWidth(face, want)+40, 80, block{x: 20, y: 20, lines: []string{want}})
+	flipped := image.NewGray(img.Bounds())
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			flipped.SetGray(b.Max.X-1-x, b.Max.Y-1-y, img.GrayAt(x, y))
+		}
+	}
+	res, err := e.Recognize(t.Context(), flipped, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joined(res); cer(got, want) > 0.05 {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestProviderFallbackEngine(t *testing.T) {
+	e := newTestEngine(t, Config{Runtime: ort.Config{Provider: ort.ProviderCUDA}})
+	p := e.Info().Provider
+	if p.Active == ort.ProviderCUDA {
+		t.Skip("cuda provider loaded; no fallback to test")
+	}
+	if p.Requested != ort.ProviderCUDA || p.Active != ort.ProviderCPU || p.Reason == "" {
+		t.Fatalf("provider report %+v, want requested cuda, active cpu and a reason", p)
+	}
+	face := newFace(t, "goregular", 24)
+	want := "Still works on the CPU"
+	res, err := e.Recognize(t.Context(), render(face, 400, 70, block{x: 20, y: 15, lines: []string{want}}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := joined(res); cer(got, want) > 0.05 {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestInfo(t *testing.T) {
+	e := newTestEngine(t, Config{})
+	info := e.Info()
+	if info.Name == "" || info.Version == "" || info.Runtime.Version == "" || len(info.Models) != 3 || info.LoadTime <= 0 {
+		t.Fatalf("info %+v", info)
+	}
+	for _, m := range info.Models {
+		if len(m.SHA256) != 64 || m.Task == "" {
+			t.Errorf("model %+v lacks hash or task", m)
+		}
+	}
+	t.Logf("model load time %v", info.LoadTime)
+}
+
+// sized is an image of any size that holds no pixels, to test the size
+// guard without allocating.
+type sized struct{ image.Rectangle }
+
+func (s sized) ColorModel() color.Model { return color.GrayModel }
+func (s sized) Bounds() image.Rectangle { return s.Rectangle }
+func (s sized) At(int, int) color.Color { return color.White }
+
+func TestRecognizeRejectsImageSize(t *testing.T) {
+	e := newTestEngine(t, Config{MaxImagePixels: 10_000_000, MaxImageSide: 8000})
+	tests := []struct {
+		name string
+		img  image.Image
+		want error
+	}{
+		{name: "empty", img: sized{image.Rect(0, 0, 0, 10)}, want: ErrEmptyImage},
+		{name: "too many pixels", img: sized{image.Rect(0, 0, 5000, 5000)}, want: ErrImageTooLarge},
+		{name: "side too long", img: sized{image.Rect(0, 0, 9000, 10)}, want: ErrImageTooLarge},
+		{name: "absurd", img: sized{image.Rect(0, 0, 1<<30, 1<<30)}, want: ErrImageTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := e.Recognize(t.Context(), tt.img, Options{}); !errors.Is(err, tt.want) {
+				t.Fatalf("Recognize: %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := e.Recognize(t.Context(), sized{image.Rect(0, 0, 100, 100)}, Options{DetLimitSideLen: 1000}); err == nil {
+		t.Fatal("Recognize accepted a det limit that is not a multiple of 32")
+	}
+}
+
+func TestRecognizeBatchesConcurrentCalls(t *testing.T) {
+	// Two crops in all; the batch runs as soon as both are in.
+	e := newTestEngine(t, Config{MaxBatchSize: 2, MaxBatchWait: 5 * time.Second, Runtime: ort.Config{PoolSize: 2}})
+	face := newFace(t, "goregular", 24)
+	texts := []string{"First caller", "Second caller"}
+	var wg sync.WaitGroup
+	got := make([]string, 2)
+	start := time.Now()
+	for i, s := range texts {
+		img := render(face, 300, 70, block{x: 20, y: 15, lines: []string{s}})
+		wg.Go(func() {
+			res, err := e.Recognize(t.Context(), img, Options{})
+			if err != nil {
+				t.Errorf("Recognize: %v", err)
+				return
+			}
+			got[i] = joined(res)
+		})
+	}
+	wg.Wait()
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("took %v: the batch waited for its timeout instead of running full", d)
+	}
+	if s := e.BatchStats(); s.Runs != 1 || s.Crops != 2 {
+		t.Fatalf("batch stats %+v, want one run of two crops", s)
+	}
+	for i := range texts {
+		if got[i] != texts[i] {
+			t.Errorf("caller %d got %q, want %q", i, got[i], texts[i])
+		}
+	}
+}
+
+func TestRecognizeCancelled(t *testing.T) {
+	e := newTestEngine(t, Config{MaxBatchWait: time.Hour, MaxBatchSize: 1000})
+	face := newFace(t, "goregular", 24)
+	img := render(face, 300, 70, block{x: 20, y: 15, lines: []string{"Never read"}})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := e.Recognize(ctx, img, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Recognize with a cancelled context: %v", err)
+	}
+
+	// With an hour of batch wait, the crop sits in the batcher until the
+	// deadline; the call must come back right after it.
+	ctx, cancel = context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := e.Recognize(ctx, img, Options{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Recognize: %v, want deadline exceeded", err)
+	}
+	if late := time.Since(start) - 1500*time.Millisecond; late > 500*time.Millisecond {
+		t.Fatalf("returned %v after the deadline", late)
+	}
+}

@@ -1,0 +1,258 @@
+package ort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Tensor is a dense float32 tensor in row-major order.
+type Tensor struct {
+	Shape []int64
+	Data  []float32
+}
+
+// Session is a pool of ONNX Runtime sessions of one model. Run is safe for
+// concurrent use; at most Config.PoolSize runs proceed at once.
+type Session struct {
+	model   string
+	inputs  []string
+	outputs []string
+	report  ProviderReport
+	free    chan *ort.DynamicAdvancedSession
+
+	mu     sync.Mutex
+	all    []*ort.DynamicAdvancedSession
+	closed bool
+}
+
+// NewSession opens cfg.PoolSize sessions of the model at modelPath. When the
+// requested provider cannot be appended or the session cannot be created on
+// it, the sessions are created on CPU and the failure is kept in Report.
+// ctx bounds the (potentially slow) creation between pool members.
+func (r *Runtime) NewSession(ctx context.Context, modelPath string, cfg Config) (*Session, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading model %q: %w", modelPath, err)
+	}
+	s := &Session{
+		model:  modelPath,
+		report: ProviderReport{Requested: cfg.Provider, Active: cfg.Provider},
+		free:   make(chan *ort.DynamicAdvancedSession, cfg.PoolSize),
+	}
+	for _, in := range ins {
+		s.inputs = append(s.inputs, in.Name)
+	}
+	for _, out := range outs {
+		s.outputs = append(s.outputs, out.Name)
+	}
+	for range cfg.PoolSize {
+		if err := ctx.Err(); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("opening session %q: %w", modelPath, err)
+		}
+		sess, err := s.open(cfg)
+		if err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+		s.all = append(s.all, sess)
+		s.free <- sess
+	}
+	return s, nil
+}
+
+// open creates one session on the active provider, falling back to CPU (and
+// recording why) the first time the requested one fails.
+func (s *Session) open(cfg Config) (*ort.DynamicAdvancedSession, error) {
+	if s.report.Active != ProviderCPU {
+		sess, err := s.create(cfg, s.report.Active)
+		if err == nil {
+			return sess, nil
+		}
+		s.report.Active = ProviderCPU
+		s.report.Reason = err.Error()
+	}
+	sess, err := s.create(cfg, ProviderCPU)
+	if err != nil {
+		return nil, fmt.Errorf("opening session %q on cpu: %w", s.model, err)
+	}
+	return sess, nil
+}
+
+func (s *Session) create(cfg Config, provider string) (*ort.DynamicAdvancedSession, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("creating session options: %w", err)
+	}
+	defer opts.Destroy()
+	if cfg.IntraOpThreads > 0 {
+		if err := opts.SetIntraOpNumThreads(cfg.IntraOpThreads); err != nil {
+			return nil, fmt.Errorf("setting intra-op threads: %w", err)
+		}
+	}
+	if cfg.InterOpThreads > 0 {
+		if err := opts.SetInterOpNumThreads(cfg.InterOpThreads); err != nil {
+			return nil, fmt.Errorf("setting inter-op threads: %w", err)
+		}
+	}
+	switch provider {
+	case ProviderTensorRT:
+		if err := appendTensorRT(opts, cfg); err != nil {
+			return nil, err
+		}
+		// CUDA runs the nodes TensorRT does not take.
+		if err := appendCUDA(opts, cfg); err != nil {
+			return nil, err
+		}
+	case ProviderCUDA:
+		if err := appendCUDA(opts, cfg); err != nil {
+			return nil, err
+		}
+	}
+	sess, err := ort.NewDynamicAdvancedSession(s.model, s.inputs, s.outputs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating %s session: %w", provider, err)
+	}
+	return sess, nil
+}
+
+func appendCUDA(opts *ort.SessionOptions, cfg Config) error {
+	po, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return fmt.Errorf("creating cuda provider options: %w", err)
+	}
+	defer po.Destroy()
+	if err := po.Update(cfg.cudaOptions()); err != nil {
+		return fmt.Errorf("setting cuda provider options: %w", err)
+	}
+	if err := opts.AppendExecutionProviderCUDA(po); err != nil {
+		return fmt.Errorf("appending cuda provider: %w", err)
+	}
+	return nil
+}
+
+func appendTensorRT(opts *ort.SessionOptions, cfg Config) error {
+	po, err := ort.NewTensorRTProviderOptions()
+	if err != nil {
+		return fmt.Errorf("creating tensorrt provider options: %w", err)
+	}
+	defer po.Destroy()
+	if err := po.Update(cfg.tensorRTOptions()); err != nil {
+		return fmt.Errorf("setting tensorrt provider options: %w", err)
+	}
+	if err := opts.AppendExecutionProviderTensorRT(po); err != nil {
+		return fmt.Errorf("appending tensorrt provider: %w", err)
+	}
+	return nil
+}
+
+// Report returns the provider the sessions asked for and got.
+func (s *Session) Report() ProviderReport { return s.report }
+
+// Inputs returns the model's input names in order.
+func (s *Session) Inputs() []string { return s.inputs }
+
+// Outputs returns the model's output names in order.
+func (s *Session) Outputs() []string { return s.outputs }
+
+// Run feeds inputs (one per model input, in order) to a free session and
+// returns the outputs as Go-owned tensors. Cancelling ctx while waiting for a
+// session returns at once; cancelling it during the run asks ONNX Runtime to
+// terminate the run.
+func (s *Session) Run(ctx context.Context, inputs ...Tensor) ([]Tensor, error) {
+	if len(inputs) != len(s.inputs) {
+		return nil, fmt.Errorf("running %q: got %d inputs, model has %d", s.model, len(inputs), len(s.inputs))
+	}
+	var sess *ort.DynamicAdvancedSession
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for session %q: %w", s.model, ctx.Err())
+	case sess = <-s.free:
+	}
+	if sess == nil {
+		return nil, ErrClosed
+	}
+	defer func() { s.free <- sess }()
+
+	ins := make([]ort.Value, len(inputs))
+	defer func() {
+		for _, v := range ins {
+			if v != nil {
+				_ = v.Destroy()
+			}
+		}
+	}()
+	for i, in := range inputs {
+		t, err := ort.NewTensor(ort.NewShape(in.Shape...), in.Data)
+		if err != nil {
+			return nil, fmt.Errorf("creating input %q %v: %w", s.inputs[i], in.Shape, err)
+		}
+		ins[i] = t
+	}
+	outs := make([]ort.Value, len(s.outputs))
+	defer func() {
+		for _, v := range outs {
+			if v != nil {
+				_ = v.Destroy()
+			}
+		}
+	}()
+	ro, err := ort.NewRunOptions()
+	if err != nil {
+		return nil, fmt.Errorf("creating run options: %w", err)
+	}
+	defer ro.Destroy()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = ro.Terminate()
+		case <-done:
+		}
+	}()
+	if err := sess.RunWithOptions(ins, outs, ro); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("running %q: %w", s.model, ctx.Err())
+		}
+		return nil, fmt.Errorf("running %q: %w", s.model, err)
+	}
+	res := make([]Tensor, len(outs))
+	for i, v := range outs {
+		t, ok := v.(*ort.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("reading output %q: %w", s.outputs[i], ErrNotFloat32)
+		}
+		res[i] = Tensor{Shape: t.GetShape().Clone(), Data: append([]float32(nil), t.GetData()...)}
+	}
+	return res, nil
+}
+
+// Close destroys every session of the pool. It waits for running sessions to
+// come back; Close is idempotent.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	all := s.all
+	s.mu.Unlock()
+	var errs []error
+	for range all {
+		sess := <-s.free
+		if err := sess.Destroy(); err != nil {
+			errs = append(errs, fmt.Errorf("destroying session %q: %w", s.model, err))
+		}
+	}
+	close(s.free)
+	return errors.Join(errs...)
+}
