@@ -62,8 +62,11 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-func goBuild(out, pkg string) error {
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+func goBuild(out, pkg string) error { return goBuildFlags(out, pkg) }
+
+func goBuildFlags(out, pkg string, flags ...string) error {
+	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
+	cmd := exec.Command("go", args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "building %s: %v\n", pkg, err)
@@ -83,12 +86,16 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, 0o755)
 }
 
+// adminToken is the admin bearer token of every test stack.
+const adminToken = "e2e-admin-token"
+
 // stack is one running edge.
 type stack struct {
 	t       *testing.T
 	dataDir string
 	env     []string
 	base    string
+	admin   string
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 }
@@ -108,12 +115,15 @@ func freePort(t *testing.T) int {
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	s := &stack{t: t, dataDir: t.TempDir()}
-	port := freePort(t)
+	port, adminPort := freePort(t), freePort(t)
 	s.base = "http://127.0.0.1:" + strconv.Itoa(port)
+	s.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	s.env = append(os.Environ(),
 		"DOCSTRANGE_DATA_DIR="+s.dataDir,
 		"DOCSTRANGE_HTTP_PORT="+strconv.Itoa(port),
 		"DOCSTRANGE_HTTP_HOST=127.0.0.1",
+		"DOCSTRANGE_ADMIN_PORT="+strconv.Itoa(adminPort),
+		"DOCSTRANGE_ADMIN_TOKEN="+adminToken,
 	)
 	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {
 		// The edge was built with -cover: its counters join the run's.

@@ -6,6 +6,7 @@ import (
 	// Caddy's standard modules: file server, reverse proxy, TLS, matchers.
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
+	_ "github.com/docstrange/mesh/caddy-modules/admin"
 	_ "github.com/docstrange/mesh/caddy-modules/apierror"
 	_ "github.com/docstrange/mesh/caddy-modules/docstrange"
 	_ "github.com/docstrange/mesh/caddy-modules/instrument"

@@ -6,6 +6,7 @@ package docstrange
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -216,6 +217,17 @@ func (a *App) OCRAvailable() bool {
 // multi-page image (bounded by MaxPages).
 func (a *App) ImageLimits() extract.ImageLimits {
 	return extract.ImageLimits{MaxPixels: extract.DefaultMaxPixels, MaxPages: a.MaxPages}
+}
+
+// ErrNoBackends: this deployment runs no backend host (no backends_dir).
+var ErrNoBackends = errors.New("no backends are configured")
+
+// ReloadBackend hot-swaps backend name to the binary now in BackendsDir.
+func (a *App) ReloadBackend(ctx context.Context, name string) error {
+	if a.host == nil {
+		return ErrNoBackends
+	}
+	return a.host.Reload(ctx, name)
 }
 
 // Backends lists the backend processes, for health and the admin API.
