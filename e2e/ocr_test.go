@@ -140,6 +140,9 @@ func TestOCR(t *testing.T) {
 		if onnx["restarts"] != float64(1) || onnx["pid"] == float64(pid) {
 			t.Fatalf("backend after crash: %+v", onnx)
 		}
+		if m := string(s.get("/metrics").body); !strings.Contains(m, `docstrange_backend_restarts_total{backend="onnx"} 1`) {
+			t.Errorf("restart not in metrics")
+		}
 	})
 }
 

@@ -125,9 +125,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.metrics = newMetrics(ctx, a.jobs)
 	if a.BackendsDir != "" {
-		if a.host, err = a.openHost(ctx); err != nil {
+		sh, err := a.openHost(ctx)
+		if err != nil {
 			return err
 		}
+		a.host = sh.Host
+		a.metrics.extra = sh.set
 	}
 	return nil
 }

@@ -13,7 +13,10 @@ import (
 
 // Metrics is the app's metric set; /metrics writes it.
 type Metrics struct {
-	set        *metrics.Set
+	set *metrics.Set
+	// extra is a set owned by a longer-lived component (the backend
+	// host), written with this one.
+	extra      *metrics.Set
 	jobs       scheduler.Queue
 	uploadSize *metrics.Counter
 }
@@ -71,5 +74,8 @@ func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 // WritePrometheus writes the set and the process metrics.
 func (m *Metrics) WritePrometheus(w io.Writer) {
 	m.set.WritePrometheus(w)
+	if m.extra != nil {
+		m.extra.WritePrometheus(w)
+	}
 	metrics.WriteProcessMetrics(w)
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/docstrange/mesh/plugins/host"
@@ -93,7 +94,12 @@ func (k keyed) Destruct() error {
 	return err
 }
 
-type sharedHost struct{ *host.Host }
+// sharedHost owns its metric set: the host outlives any one App (and its
+// set) across config reloads.
+type sharedHost struct {
+	*host.Host
+	set *metrics.Set
+}
 
 func (s sharedHost) Destruct() error {
 	ctx, cancel := context.WithTimeout(context.Background(), hostDrain)
@@ -106,14 +112,15 @@ const hostDrain = 30 * time.Second
 
 // openHost starts the backend plugin host once per folder; config reloads
 // share it, so a reload never restarts the backends.
-func (a *App) openHost(ctx caddy.Context) (*host.Host, error) {
+func (a *App) openHost(ctx caddy.Context) (sharedHost, error) {
 	dir, err := filepath.Abs(a.BackendsDir)
 	if err != nil {
-		return nil, fmt.Errorf("resolving backends_dir: %w", err)
+		return sharedHost{}, fmt.Errorf("resolving backends_dir: %w", err)
 	}
 	key := "host:" + dir
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
-		h, err := host.New(host.Config{Dir: dir}, a.log.With("component", "backends"), a.metrics.set)
+		set := metrics.NewSet()
+		h, err := host.New(host.Config{Dir: dir}, a.log.With("component", "backends"), set)
 		if err != nil {
 			return nil, err
 		}
@@ -122,11 +129,11 @@ func (a *App) openHost(ctx caddy.Context) (*host.Host, error) {
 			// others run.
 			a.log.Error("starting backends", "error", err)
 		}
-		return sharedHost{h}, nil
+		return sharedHost{Host: h, set: set}, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("starting backend host: %w", err)
+		return sharedHost{}, fmt.Errorf("starting backend host: %w", err)
 	}
 	a.shared = append(a.shared, keyed{key})
-	return v.(sharedHost).Host, nil
+	return v.(sharedHost), nil
 }
