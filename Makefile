@@ -7,6 +7,7 @@ GO        ?= go
 BIN       := bin
 EDGE      := $(BIN)/docstrange-edge
 BENCH     := $(BIN)/docstrange-bench
+OCRBENCH  := $(BIN)/docstrange-ocrbench
 BACKENDS  := $(BIN)/backends
 ONNX      := $(BACKENDS)/onnx
 VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -60,9 +61,13 @@ test-deps:
 test-go:
 	./scripts/test.sh
 
-## bench: load against a running edge; ratios against Caddy's static route
-bench: $(EDGE) $(BENCH)
-	./scripts/bench.sh
+$(OCRBENCH): $(GO_SOURCES)
+	$(GO) build -ldflags "-X 'main.buildVersion=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-ocrbench
+
+## bench: API load against Caddy's static route, then OCR against Tesseract
+## (both in one run); every verdict is printed before the exit status.
+bench: $(EDGE) $(BENCH) $(ONNX) $(OCRBENCH) $(MODEL_FILES)
+	@rc=0; ./scripts/bench.sh || rc=$$?; ./scripts/ocrbench.sh || rc=$$?; exit $$rc
 
 lint:
 	$(GO) vet ./...
