@@ -5,9 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/docstrange/mesh/internal/buildinfo"
 	"io"
 	"log/slog"
-	"runtime/debug"
 	"time"
 )
 
@@ -105,28 +105,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 var buildVersion string
 
 // version is the version and commit stamped at build time.
-func version() string {
-	if buildVersion != "" {
-		return buildVersion
-	}
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				modified = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		v += " commit " + rev[:min(len(rev), 12)] + modified
-	}
-	return v + " " + info.GoVersion
-}
+func version() string { return buildinfo.Version(buildVersion) }
