@@ -5,10 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/docstrange/mesh/internal/buildinfo"
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/docstrange/mesh/internal/buildinfo"
 )
 
 // Log keys of the progress lines.

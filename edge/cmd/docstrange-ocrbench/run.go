@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/docstrange/mesh/internal/buildinfo"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/docstrange/mesh/internal/buildinfo"
 )
 
 // Log keys of the progress lines.
