@@ -223,3 +223,21 @@ func tiffPages(n int) []byte {
 	}
 	return b.Bytes()
 }
+
+// TestBackendExitsWithItsHost kills the edge with -9 and checks that its
+// backend process does not linger as an orphan.
+func TestBackendExitsWithItsHost(t *testing.T) {
+	s := ocrStack(t)
+	pid := backendPID(t, s)
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("backend %d outlived its host by 10s", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -61,7 +61,23 @@ func main() {
 	if p := engine.Info().Provider; p.Fallback() {
 		log.Warn("execution provider fell back", "requested", p.Requested, "active", p.Active, "reason", p.Reason)
 	}
+	go exitWithParent(log)
 	plugin.Serve(plugins.ServeConfig(server.New(engine, cfg, version)))
+}
+
+// exitWithParent ends the backend when the host process that started it is
+// gone (killed with -9, say): go-plugin does not, and an orphaned backend
+// would hold its models' memory and CPU threads forever. Polling the parent
+// pid works on every Unix, unlike Linux's parent-death signal, which fires
+// when the parent's forking thread exits rather than the process.
+func exitWithParent(log *slog.Logger) {
+	parent := os.Getppid()
+	for range time.Tick(time.Second) {
+		if os.Getppid() != parent {
+			log.Error("host process is gone; exiting", "parent_pid", parent)
+			os.Exit(3)
+		}
+	}
 }
 
 func configFromEnv() (ocr.Config, error) {
