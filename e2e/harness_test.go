@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -133,6 +134,10 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 	s.start()
 	t.Cleanup(func() {
 		s.stop()
+		// An edge built with -race reports races on stderr and keeps going.
+		if strings.Contains(s.logs.String(), "WARNING: DATA RACE") {
+			t.Errorf("the edge reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("edge logs:\n%s", tail(s.logs.String(), 8000))
 		}
