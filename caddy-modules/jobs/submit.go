@@ -327,7 +327,11 @@ func (h *Handler) inspectImage(ctx context.Context, in *scheduler.Input) (*sched
 		return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "document storage is unavailable")
 	}
 	defer rc.Close()
-	ii, err := extract.InspectImage(ctx, rc.(io.ReaderAt), info.Size, h.app.ImageLimits())
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "document storage cannot read at offsets")
+	}
+	ii, err := extract.InspectImage(ctx, ra, info.Size, h.app.ImageLimits())
 	switch {
 	case errors.Is(err, extract.ErrImageTooLarge):
 		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the image has too many pixels to decode safely").
