@@ -25,6 +25,10 @@ const Name = "onnx-ppocr"
 // maxPNGPixels bounds a PNG item before its pixels are decoded.
 const maxPNGPixels = 50_000_000
 
+// maxConcurrentItems bounds the items of one Process call in flight; enough
+// to fill recognition batches from several pages.
+const maxConcurrentItems = 4
+
 // Server implements plugins.Backend over an ocr.Engine.
 type Server struct {
 	engine  *ocr.Engine
@@ -98,9 +102,20 @@ func (s *Server) Process(ctx context.Context, req *plugins.ProcessRequest, emit 
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		emitErr error
+		// Each decoded page holds megabytes; a request of a thousand items
+		// must not decode them all at once.
+		slots = make(chan struct{}, maxConcurrentItems)
 	)
 	for _, item := range req.Items {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Go(func() {
+			defer func() { <-slots }()
 			res := s.recognize(ctx, item, opts, req.Options.MinConfidence)
 			mu.Lock()
 			defer mu.Unlock()
