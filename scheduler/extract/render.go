@@ -99,16 +99,9 @@ func (e *PDFEngine) render(ctx context.Context, src source, pages []int, opts Re
 			if err != nil {
 				return err
 			}
-			if len(pages) == 0 {
-				pages = make([]int, n)
-				for i := range pages {
-					pages[i] = i + 1
-				}
-			}
-			for _, p := range pages {
-				if p < 1 || p > n {
-					return fmt.Errorf("page %d is out of range: the document has %d pages", p, n)
-				}
+			pages, err = resolvePages(pages, n)
+			if err != nil {
+				return err
 			}
 			for _, p := range pages {
 				if err := ctx.Err(); err != nil {
