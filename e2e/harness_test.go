@@ -97,6 +97,7 @@ type stack struct {
 	env     []string
 	base    string
 	admin   string
+	https   string
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 }
@@ -116,14 +117,16 @@ func freePort(t *testing.T) int {
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	s := &stack{t: t, dataDir: t.TempDir()}
-	port, adminPort := freePort(t), freePort(t)
+	port, adminPort, httpsPort := freePort(t), freePort(t), freePort(t)
 	s.base = "http://127.0.0.1:" + strconv.Itoa(port)
 	s.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
+	s.https = "https://127.0.0.1:" + strconv.Itoa(httpsPort)
 	s.env = append(os.Environ(),
 		"DOCSTRANGE_DATA_DIR="+s.dataDir,
 		"DOCSTRANGE_HTTP_PORT="+strconv.Itoa(port),
 		"DOCSTRANGE_HTTP_HOST=127.0.0.1",
 		"DOCSTRANGE_ADMIN_PORT="+strconv.Itoa(adminPort),
+		"DOCSTRANGE_HTTPS_PORT="+strconv.Itoa(httpsPort),
 		"DOCSTRANGE_ADMIN_TOKEN="+adminToken,
 	)
 	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {

@@ -9,6 +9,7 @@ import (
 	_ "github.com/docstrange/mesh/caddy-modules/admin"
 	_ "github.com/docstrange/mesh/caddy-modules/apierror"
 	_ "github.com/docstrange/mesh/caddy-modules/docstrange"
+	_ "github.com/docstrange/mesh/caddy-modules/hsts"
 	_ "github.com/docstrange/mesh/caddy-modules/instrument"
 	_ "github.com/docstrange/mesh/caddy-modules/jobs"
 	_ "github.com/docstrange/mesh/caddy-modules/metrics"
