@@ -106,6 +106,9 @@ echo "bench: starting $EDGE_BIN on $URL (data in $DATA_DIR)"
 DOCSTRANGE_DATA_DIR=$DATA_DIR \
 	DOCSTRANGE_HTTP_HOST=127.0.0.1 \
 	DOCSTRANGE_HTTP_PORT=$PORT \
+	DOCSTRANGE_HTTPS_PORT=$(free_port) \
+	DOCSTRANGE_ADMIN_PORT=$(free_port) \
+	DOCSTRANGE_BACKENDS_DIR= \
 	"$EDGE_BIN" run --config edge/Caddyfile --adapter caddyfile >"$DATA_DIR/edge.log" 2>&1 &
 EDGE_PID=$!
 
