@@ -23,7 +23,9 @@ type Store interface {
 	List(ctx context.Context, tenant string, cursor string, limit int) (ListPage, error)
 	// Update applies fn to the stored job atomically and persists the result.
 	// If fn returns an error nothing is written and that error is returned.
-	// Subscribers of the job see the new version.
+	// Subscribers of the job see the new version. fn may run more than once
+	// (the Redis store retries on a concurrent write), so it must only
+	// change the job it is given and have no other effects.
 	Update(ctx context.Context, id string, fn func(*Job) error) (*Job, error)
 	// Subscribe delivers the job after each Update until ctx ends. Delivery
 	// is best effort: a slow reader may miss intermediate versions, never the
