@@ -58,6 +58,9 @@ func TestAdminAuth(t *testing.T) {
 	if r := s.adminDo(http.MethodPost, "/admin/v1/backends/onnx/reload", adminToken); r.status != http.StatusNotFound {
 		t.Fatalf("reload without backends: %d %s", r.status, r.body)
 	}
+	if r := s.adminDo(http.MethodDelete, "/admin/v1/backends", adminToken); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "GET" {
+		t.Fatalf("wrong method: %d %s", r.status, r.body)
+	}
 	// The public listener does not serve the admin API.
 	if r := s.get("/admin/v1/backends"); r.status != http.StatusNotFound {
 		t.Fatalf("admin route on the public port: %d", r.status)

@@ -40,7 +40,7 @@ type Handler struct {
 	enabled   bool
 	app       *docstrange.App
 	log       *slog.Logger
-	mux       *http.ServeMux
+	routes    *docstrange.Routes
 }
 
 // CaddyModule implements caddy.Module.
@@ -65,15 +65,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if !h.enabled {
 		h.log.Warn("admin API disabled: no token in the environment", "variable", h.TokenEnv)
 	}
-	h.mux = http.NewServeMux()
-	h.mux.HandleFunc("GET /admin/v1/backends", h.listBackends)
-	h.mux.HandleFunc("POST /admin/v1/backends/{name}/reload", h.reloadBackend)
+	h.routes = docstrange.NewRoutes()
+	h.routes.Handle(http.MethodGet, "/admin/v1/backends", h.authorized(h.listBackends))
+	h.routes.Handle(http.MethodPost, "/admin/v1/backends/{name}/reload", h.authorized(h.reloadBackend))
 	return nil
 }
 
-// authorized compares hashes in constant time, so neither the token's
+// validToken compares hashes in constant time, so neither the token's
 // content nor its length leaks through timing.
-func (h *Handler) authorized(r *http.Request) bool {
+func (h *Handler) validToken(r *http.Request) bool {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || !h.enabled {
 		return false
@@ -82,24 +82,24 @@ func (h *Handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
 }
 
+// authorized guards a route with the admin token.
+func (h *Handler) authorized(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case !h.enabled:
+			api.WriteError(w, api.Errorf(http.StatusForbidden, api.CodeForbidden, "the admin API is disabled: set %s", h.TokenEnv))
+		case !h.validToken(r):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="docstrange-admin"`)
+			api.WriteError(w, api.Errorf(http.StatusUnauthorized, api.CodeUnauthenticated, "a valid admin bearer token is required"))
+		default:
+			fn(w, r)
+		}
+	}
+}
+
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	_, pattern := h.mux.Handler(r)
-	if pattern == "" {
-		return next.ServeHTTP(w, r)
-	}
-	caddyhttp.SetVar(r.Context(), docstrange.VarRoute, pattern)
-	switch {
-	case !h.enabled:
-		api.WriteError(w, api.Errorf(http.StatusForbidden, api.CodeForbidden, "the admin API is disabled: set %s", h.TokenEnv))
-		return nil
-	case !h.authorized(r):
-		w.Header().Set("WWW-Authenticate", `Bearer realm="docstrange-admin"`)
-		api.WriteError(w, api.Errorf(http.StatusUnauthorized, api.CodeUnauthenticated, "a valid admin bearer token is required"))
-		return nil
-	}
-	h.mux.ServeHTTP(w, r)
-	return nil
+	return h.routes.ServeHTTP(w, r, next)
 }
 
 // backendView is one backend in the admin API.

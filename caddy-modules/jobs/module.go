@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 )
 
@@ -29,9 +27,9 @@ type Handler struct {
 	// MaxWait is the longest ?wait= honoured. Default: 60s.
 	MaxWait caddy.Duration `json:"max_wait,omitempty"`
 
-	app *docstrange.App
-	log *slog.Logger
-	mux *http.ServeMux
+	app    *docstrange.App
+	log    *slog.Logger
+	routes *docstrange.Routes
 }
 
 // CaddyModule implements caddy.Module.
@@ -50,7 +48,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxWait == 0 {
 		h.MaxWait = caddy.Duration(DefaultMaxWait)
 	}
-	h.mux = h.routes()
+	h.routes = h.buildRoutes()
 	return nil
 }
 
@@ -62,54 +60,24 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// routes uses the standard library's pattern mux. Each path also gets a
-// method-less pattern, which the mux ranks below the method ones, so a wrong
-// method gets 405 in our error shape rather than the mux's plain text.
-func (h *Handler) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	allowed := map[string][]string{}
-	var paths []string
-	add := func(method, path string, fn http.HandlerFunc) {
-		mux.HandleFunc(method+" "+path, fn)
-		if allowed[path] == nil {
-			paths = append(paths, path)
-		}
-		allowed[path] = append(allowed[path], method)
-	}
-	add(http.MethodPost, "/api/v1/documents", h.submit)
-	add(http.MethodGet, "/api/v1/jobs", h.list)
-	add(http.MethodGet, "/api/v1/jobs/{id}", h.get)
-	add(http.MethodDelete, "/api/v1/jobs/{id}", h.cancel)
-	add(http.MethodGet, "/api/v1/jobs/{id}/events", h.events)
-	add(http.MethodGet, "/api/v1/jobs/{id}/result", h.result)
-	add(http.MethodGet, "/api/v1/health/live", h.live)
-	add(http.MethodGet, "/api/v1/health/ready", h.ready)
-	add(http.MethodGet, "/api/v1/health", h.health)
-	for _, p := range paths {
-		mux.HandleFunc(p, methodNotAllowed(strings.Join(allowed[p], ", ")))
-	}
-	return mux
-}
-
-func methodNotAllowed(allow string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow)
-		api.WriteError(w, api.Errorf(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allow))
-	}
+func (h *Handler) buildRoutes() *docstrange.Routes {
+	rt := docstrange.NewRoutes()
+	rt.Handle(http.MethodPost, "/api/v1/documents", h.submit)
+	rt.Handle(http.MethodGet, "/api/v1/jobs", h.list)
+	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}", h.get)
+	rt.Handle(http.MethodDelete, "/api/v1/jobs/{id}", h.cancel)
+	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/events", h.events)
+	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/result", h.result)
+	rt.Handle(http.MethodGet, "/api/v1/health/live", h.live)
+	rt.Handle(http.MethodGet, "/api/v1/health/ready", h.ready)
+	rt.Handle(http.MethodGet, "/api/v1/health", h.health)
+	return rt
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler: requests no route
 // matches pass on to the next handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// Handler only finds the pattern; ServeHTTP matches again because only
-	// it fills the request's path values.
-	_, pattern := h.mux.Handler(r)
-	if pattern == "" {
-		return next.ServeHTTP(w, r)
-	}
-	caddyhttp.SetVar(r.Context(), docstrange.VarRoute, pattern)
-	h.mux.ServeHTTP(w, r)
-	return nil
+	return h.routes.ServeHTTP(w, r, next)
 }
 
 // Interface guards.

@@ -1,0 +1,53 @@
+package docstrange
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/docstrange/mesh/api"
+)
+
+// Routes is the pattern mux of a handler module (the job API, the admin
+// API): the standard library's ServeMux, plus what a Caddy middleware needs
+// around it. A request no route claims goes on to the next Caddy handler; a
+// known path with a wrong method gets 405 with Allow in the API's error
+// shape; a matched request's pattern is recorded in VarRoute for metrics.
+type Routes struct {
+	mux     *http.ServeMux
+	allowed map[string][]string
+}
+
+// NewRoutes returns an empty Routes.
+func NewRoutes() *Routes {
+	return &Routes{mux: http.NewServeMux(), allowed: map[string][]string{}}
+}
+
+// Handle serves method on path, a ServeMux path pattern.
+func (rt *Routes) Handle(method, path string, fn http.HandlerFunc) {
+	rt.mux.HandleFunc(method+" "+path, fn)
+	if rt.allowed[path] == nil {
+		// The method-less pattern ranks below the method ones, so it only
+		// sees the methods no route takes.
+		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			allow := strings.Join(rt.allowed[path], ", ")
+			w.Header().Set("Allow", allow)
+			api.WriteError(w, api.Errorf(http.StatusMethodNotAllowed, api.CodeMethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allow))
+		})
+	}
+	rt.allowed[path] = append(rt.allowed[path], method)
+}
+
+// ServeHTTP routes r, or hands it to next when no pattern matches.
+func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	// Handler only finds the pattern; ServeHTTP matches again because only
+	// it fills the request's path values.
+	_, pattern := rt.mux.Handler(r)
+	if pattern == "" {
+		return next.ServeHTTP(w, r)
+	}
+	caddyhttp.SetVar(r.Context(), VarRoute, pattern)
+	rt.mux.ServeHTTP(w, r)
+	return nil
+}
