@@ -154,7 +154,7 @@ func TestPreparedDecision(t *testing.T) {
 		{"api_key webhook", submit("api_key", map[string]any{"webhook": "https://h.example"}, 1), true, "OK", "120"},
 		{"oauth too large", submit("oauth", nil, 100<<20+1), false, "FILE_TOO_LARGE", "120"},
 		{"enterprise 1 GiB", submit("enterprise", map[string]any{"device": "gpu", "batch": true}, 1<<30), true, "OK", "1200"},
-		{"free job read", map[string]any{"tier": "free", "method": "GET", "route": "/api/v1/jobs/j1"}, true, "OK", "10"},
+		{"free job read", map[string]any{"tier": "free", "method": "GET", "route": "/api/v1/jobs/{id}"}, true, "OK", "10"},
 		{"unknown tier", submit("gold", nil, 1), false, "UNKNOWN_TIER", ""},
 	}
 	for _, tt := range tests {

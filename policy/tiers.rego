@@ -23,26 +23,34 @@ known if tiers[tier_name]
 
 tier := tiers[tier_name]
 
-# Routes. Submitting a document is the only route that consumes a tier's
-# features and size; reading or cancelling one's own jobs costs nothing, so
-# every known tier may do it (tenant isolation is the job API's job).
+# Routes are the patterns the edge's router matched ("/api/v1/jobs/{id}"),
+# never raw paths, so a job id cannot make a route look like another one.
+# Submitting a document is the only route that consumes a tier's features
+# and size; reading or cancelling one's own jobs and reading one's own
+# account cost nothing, so every known tier may do it (tenant isolation is
+# the job API's job).
 submit if {
 	method == "POST"
 	route == "/api/v1/documents"
 }
 
-job_route if route == "/api/v1/jobs"
-
-job_route if startswith(route, "/api/v1/jobs/")
+read_routes := {
+	"/api/v1/jobs",
+	"/api/v1/jobs/{id}",
+	"/api/v1/jobs/{id}/events",
+	"/api/v1/jobs/{id}/result",
+	"/api/v1/me",
+	"/api/v1/usage",
+}
 
 job_read if {
-	job_route
+	route in read_routes
 	method in {"GET", "HEAD"}
 }
 
 job_cancel if {
 	method == "DELETE"
-	startswith(route, "/api/v1/jobs/")
+	route == "/api/v1/jobs/{id}"
 }
 
 route_allowed if submit

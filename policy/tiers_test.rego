@@ -35,11 +35,12 @@ test_job_routes_allowed[name] if {
 	some tier in ["free", "api_key", "oauth", "enterprise"]
 	some [method, route] in [
 		["GET", "/api/v1/jobs"],
-		["GET", "/api/v1/jobs/abc"],
-		["HEAD", "/api/v1/jobs/abc"],
-		["GET", "/api/v1/jobs/abc/events"],
-		["GET", "/api/v1/jobs/abc/result"],
-		["DELETE", "/api/v1/jobs/abc"],
+		["GET", "/api/v1/jobs/{id}"],
+		["HEAD", "/api/v1/jobs/{id}"],
+		["GET", "/api/v1/jobs/{id}/events"],
+		["GET", "/api/v1/jobs/{id}/result"],
+		["DELETE", "/api/v1/jobs/{id}"],
+		["GET", "/api/v1/me"],
 	]
 	name := sprintf("%s %s %s", [tier, method, route])
 	d := tiers.decision with input as request(tier, method, route)
@@ -118,7 +119,7 @@ test_unknown_tier_denied[name] if {
 	some inp in [
 		submit("gold", {}, 1),
 		submit("", {}, 1),
-		request("gold", "GET", "/api/v1/jobs/abc"),
+		request("gold", "GET", "/api/v1/jobs/{id}"),
 		object.remove(request("x", "GET", "/api/v1/jobs"), ["tier"]),
 		{},
 	]
@@ -137,6 +138,9 @@ test_unknown_route_denied[name] if {
 		["GET", "/api/v1/documents"],
 		["PUT", "/api/v1/documents"],
 		["GET", "/api/v1/jobsx"],
+		["GET", "/api/v1/jobs/abc"],
+		["DELETE", "/api/v1/jobs/{id}/result"],
+		["POST", "/api/v1/me"],
 		["POST", "/admin/v1/keys"],
 		["GET", "/"],
 	]
