@@ -34,7 +34,7 @@ func TestTwoStacksDoNotInterfere(t *testing.T) {
 // still there and finishes after it.
 func TestRedisStore(t *testing.T) {
 	srv := redistest.Start(t, redistest.WithAOF())
-	env := []string{"DOCSTRANGE_STORE=redis", "DOCSTRANGE_REDIS_ADDR=" + srv.Addr(), "DOCSTRANGE_REDIS_PREFIX=e2e:"}
+	env := []string{"DOCSTRANGE_STORE=redis", "DOCSTRANGE_REDIS_ADDR=" + srv.Addr(), "DOCSTRANGE_REDIS_PREFIX=e2e:", testPepper}
 	s := startStack(t, append(env, "DOCSTRANGE_WORKERS=-1")...)
 	queued := s.submitOK("hello.pdf", readFile(t, helloPDF), nil)
 	s.stop()

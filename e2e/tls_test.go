@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestHTTPSAndSecurityHeaders: the API is also served over HTTPS with a
@@ -23,9 +24,18 @@ func TestHTTPSAndSecurityHeaders(t *testing.T) {
 		t.Fatal("internal CA root is not PEM")
 	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get(s.https + "/api/v1/health/live")
-	if err != nil {
-		t.Fatalf("HTTPS with the internal CA: %v", err)
+	// Caddy issues the site certificate in the background at start; on a
+	// loaded machine the first handshakes may come before it.
+	var resp *http.Response
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err = client.Get(s.https + "/api/v1/health/live")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HTTPS with the internal CA: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") != "max-age=63072000; includeSubDomains" {

@@ -68,6 +68,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.routes = docstrange.NewRoutes()
 	h.routes.Handle(http.MethodGet, "/admin/v1/backends", h.authorized(h.listBackends))
 	h.routes.Handle(http.MethodPost, "/admin/v1/backends/{name}/reload", h.authorized(h.reloadBackend))
+	h.routes.Handle(http.MethodPost, "/admin/v1/keys", h.authorized(h.createKey))
+	h.routes.Handle(http.MethodGet, "/admin/v1/keys", h.authorized(h.listKeys))
+	h.routes.Handle(http.MethodGet, "/admin/v1/keys/{id}", h.authorized(h.getKey))
+	h.routes.Handle(http.MethodDelete, "/admin/v1/keys/{id}", h.authorized(h.revokeKey))
+	h.routes.Handle(http.MethodGet, "/admin/v1/tiers", h.authorized(h.listTiers))
 	return nil
 }
 

@@ -8,10 +8,14 @@ import (
 
 	_ "github.com/docstrange/mesh/caddy-modules/admin"
 	_ "github.com/docstrange/mesh/caddy-modules/apierror"
+	_ "github.com/docstrange/mesh/caddy-modules/authn"
+	_ "github.com/docstrange/mesh/caddy-modules/authz"
+	_ "github.com/docstrange/mesh/caddy-modules/cors"
 	_ "github.com/docstrange/mesh/caddy-modules/docstrange"
 	_ "github.com/docstrange/mesh/caddy-modules/hsts"
 	_ "github.com/docstrange/mesh/caddy-modules/instrument"
 	_ "github.com/docstrange/mesh/caddy-modules/jobs"
 	_ "github.com/docstrange/mesh/caddy-modules/metrics"
+	_ "github.com/docstrange/mesh/caddy-modules/ratelimit"
 	_ "github.com/docstrange/mesh/caddy-modules/requestid"
 )

@@ -70,6 +70,9 @@ type App struct {
 	OCRBackend string `json:"ocr_backend,omitempty"`
 	// RenderDPI renders PDF pages for OCR. Default: 200.
 	RenderDPI int `json:"render_dpi,omitempty"`
+	// Auth configures tiers, API keys, rates and quotas. Default: embedded
+	// tier data, keys and quotas in DataDir (redis store: in Redis).
+	Auth *AuthConfig `json:"auth,omitempty"`
 
 	ctx   caddy.Context
 	log   *slog.Logger
@@ -82,6 +85,8 @@ type App struct {
 	shared    []caddy.Destructor
 	agent     *worker.Agent
 	host      *host.Host
+	auth      authState
+	routes    routeTable
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -123,6 +128,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.inspector, err = a.openPDF(ctx, "inspect", true); err != nil {
 		return err
 	}
+	if err := a.provisionAuth(ctx); err != nil {
+		return err
+	}
 	a.metrics = newMetrics(ctx, a.jobs)
 	if a.BackendsDir != "" {
 		sh, err := a.openHost(ctx)
@@ -153,6 +161,7 @@ func (a *App) Start() error {
 		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf, worker.PipelineConfig{OCR: a.ocr(), DPI: a.RenderDPI, Limits: a.ImageLimits()}), a.log.With("component", "worker"), a.metrics)
 		a.wg.Go(func() { a.agent.Run(ctx) })
 	}
+	a.wg.Go(func() { a.watchPolicy(ctx) })
 	a.wg.Go(func() {
 		(&retention{jobs: a.jobs, blobs: a.blobs, every: time.Duration(a.CleanupInterval), log: a.log}).run(ctx)
 	})

@@ -37,6 +37,13 @@ func init() {
 //		backends_dir     <path>
 //		ocr_backend      <name>
 //		render_dpi       <n>
+//		auth {
+//			tiers_file     <path>
+//			pepper_env     <variable>
+//			pepper_file_env <variable>
+//			on_store_error closed|open
+//			key_cache_ttl  <duration>
+//		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -54,8 +61,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	}
 	for d.NextBlock(0) {
 		key := d.Val()
-		if key == "redis" {
+		switch key {
+		case "redis":
 			if err := a.unmarshalRedis(d); err != nil {
+				return err
+			}
+			continue
+		case "auth":
+			if err := a.unmarshalAuth(d); err != nil {
 				return err
 			}
 			continue
@@ -129,6 +142,45 @@ func (a *App) unmarshalRedis(d *caddyfile.Dispenser) error {
 			a.Redis.DB = n
 		default:
 			return d.Errf("unknown redis option %q", key)
+		}
+	}
+	return nil
+}
+
+func (a *App) unmarshalAuth(d *caddyfile.Dispenser) error {
+	a.Auth = &AuthConfig{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		if len(args) > 1 {
+			return d.ArgErr()
+		}
+		switch key {
+		case "tiers_file", "pepper_env", "pepper_file_env", "on_store_error", "key_cache_ttl":
+		default:
+			return d.Errf("unknown auth option %q", key)
+		}
+		// An unset environment placeholder leaves the option at its
+		// default.
+		if len(args) == 0 || args[0] == "" {
+			continue
+		}
+		val := args[0]
+		switch key {
+		case "tiers_file":
+			a.Auth.TiersFile = val
+		case "pepper_env":
+			a.Auth.PepperEnv = val
+		case "pepper_file_env":
+			a.Auth.PepperFileEnv = val
+		case "on_store_error":
+			a.Auth.OnStoreError = val
+		case "key_cache_ttl":
+			ttl, err := parseDuration(val)
+			if err != nil {
+				return d.Errf("key_cache_ttl %q: %v", val, err)
+			}
+			a.Auth.KeyCacheTTL = ttl
 		}
 	}
 	return nil

@@ -79,3 +79,25 @@ func (m *Metrics) WritePrometheus(w io.Writer) {
 	}
 	metrics.WriteProcessMetrics(w)
 }
+
+// Denied counts a policy denial by tier and reason.
+func (m *Metrics) Denied(tier, reason string) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_authz_denials_total{tier=%q,reason=%q}`, tier, reason)).Inc()
+}
+
+// Limited counts a rate-limit or quota rejection by tier; code is
+// RATE_LIMIT_EXCEEDED or QUOTA_EXCEEDED.
+func (m *Metrics) Limited(tier, code string) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_ratelimit_rejections_total{tier=%q,code=%q}`, tier, code)).Inc()
+}
+
+// AuthFailed counts a refused credential by kind (api_key, bearer, header).
+func (m *Metrics) AuthFailed(kind string) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_authn_failures_total{kind=%q}`, kind)).Inc()
+}
+
+// StoreError counts a failing rate-limit or quota store call by what
+// happened to the request (closed: refused, open: let through).
+func (m *Metrics) StoreError(mode string) {
+	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_ratelimit_store_errors_total{mode=%q}`, mode)).Inc()
+}

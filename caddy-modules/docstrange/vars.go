@@ -1,13 +1,53 @@
 package docstrange
 
+import (
+	"net/http"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/docstrange/mesh/auth"
+	"github.com/docstrange/mesh/auth/tiers"
+)
+
 // Caddy request variables our handlers share. Using caddyhttp vars keeps the
 // handler modules independent of each other: the authn module sets the
-// tenant, the jobs module reads it, the instrument module reads the route.
+// identity, authz the decision, the jobs module reads both, the instrument
+// module reads the route.
 const (
 	// VarRequestID holds the request id set by the request_id handler.
 	VarRequestID = "docstrange.request_id"
 	// VarTenant holds the authenticated tenant; unset means anonymous.
 	VarTenant = "docstrange.tenant"
+	// VarTier holds the caller's tier, for metrics and logs.
+	VarTier = "docstrange.tier"
+	// VarIdentity holds the *auth.Identity set by the authn handler.
+	VarIdentity = "docstrange.identity"
+	// VarDecision holds the *tiers.Decision set by the authz handler.
+	VarDecision = "docstrange.decision"
 	// VarRoute holds the route pattern that served the request, for metrics.
 	VarRoute = "docstrange.route"
 )
+
+// SetIdentity records the caller of r for the handlers after authn.
+func SetIdentity(r *http.Request, id *auth.Identity) {
+	caddyhttp.SetVar(r.Context(), VarIdentity, id)
+	caddyhttp.SetVar(r.Context(), VarTenant, id.Tenant)
+	caddyhttp.SetVar(r.Context(), VarTier, id.Tier)
+}
+
+// IdentityOf returns the caller authn recorded, or nil.
+func IdentityOf(r *http.Request) *auth.Identity {
+	id, _ := caddyhttp.GetVar(r.Context(), VarIdentity).(*auth.Identity)
+	return id
+}
+
+// SetDecision records the policy decision for the handlers after authz.
+func SetDecision(r *http.Request, d *tiers.Decision) {
+	caddyhttp.SetVar(r.Context(), VarDecision, d)
+}
+
+// DecisionOf returns the decision authz recorded, or nil.
+func DecisionOf(r *http.Request) *tiers.Decision {
+	d, _ := caddyhttp.GetVar(r.Context(), VarDecision).(*tiers.Decision)
+	return d
+}

@@ -49,6 +49,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.MaxWait = caddy.Duration(DefaultMaxWait)
 	}
 	h.routes = h.buildRoutes()
+	h.app.RegisterRoutes(h.routes)
 	return nil
 }
 
@@ -68,6 +69,8 @@ func (h *Handler) buildRoutes() *docstrange.Routes {
 	rt.Handle(http.MethodDelete, "/api/v1/jobs/{id}", h.cancel)
 	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/events", h.events)
 	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/result", h.result)
+	rt.Handle(http.MethodGet, "/api/v1/me", h.me)
+	rt.Handle(http.MethodGet, "/api/v1/usage", h.usage)
 	rt.Handle(http.MethodGet, "/api/v1/health/live", h.live)
 	rt.Handle(http.MethodGet, "/api/v1/health/ready", h.ready)
 	rt.Handle(http.MethodGet, "/api/v1/health", h.health)

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/xid"
 
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/caddy-modules/docstrange"
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/blob"
 	"github.com/docstrange/mesh/scheduler/extract"
@@ -55,7 +56,17 @@ func invalid(field, format string, args ...any) *api.Error {
 // and options either as one JSON "options" field or as separate fields.
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	limit := h.app.MaxUploadSize
+	decision := docstrange.DecisionOf(r)
+	if decision == nil || decision.Limits == nil {
+		// Submissions spend quota and carry tier limits: without a
+		// decision there is nothing to enforce them with, so refuse.
+		h.log.ErrorContext(ctx, "docstrange_jobs serves a submission without docstrange_authz before it; refusing")
+		api.WriteError(w, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "the edge is misconfigured"))
+		return
+	}
+	// The tier's limit applies while the body streams in; the deployment's
+	// own ceiling bounds every tier.
+	limit := min(h.app.MaxUploadSize, decision.Limits.MaxFileSize)
 	if r.ContentLength > limit+multipartSlack {
 		api.WriteError(w, errTooLarge(r.ContentLength, limit))
 		return
@@ -85,18 +96,33 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit+multipartSlack)
 	id := "job_" + xid.New().String()
-	job, apiErr := h.readForm(ctx, r, id)
+	job, apiErr := h.readForm(ctx, r, id, limit)
+	if apiErr == nil {
+		apiErr = h.authorize(r, job)
+	}
 	if apiErr != nil {
 		h.app.Blobs().DeletePrefix(context.WithoutCancel(ctx), "jobs/"+id)
 		api.WriteError(w, apiErr)
 		return
 	}
+	// The quota is counted at accept, atomically, and given back if the
+	// job cannot be stored.
+	quota := docstrange.QuotaOf(decision.Limits)
+	reservedAt := time.Now()
+	if answered := h.reserve(w, r, quota, owner, reservedAt); answered {
+		h.app.Blobs().DeletePrefix(context.WithoutCancel(ctx), "jobs/"+id)
+		return
+	}
 	job.ID, job.Tenant, job.IdempotencyKey = id, owner, idem
+	job.Priority = decision.Limits.Priority
 	job.RequestID = requestID(r)
 	job.Status = scheduler.StatusQueued
 	job.CreatedAt = time.Now().UTC()
 	job.Region = h.app.Region
 	created, err := h.app.Jobs().Create(ctx, job)
+	if err != nil {
+		h.release(r, quota, owner, reservedAt)
+	}
 	if errors.Is(err, scheduler.ErrDuplicate) {
 		// A concurrent request with the same key won; this upload is surplus.
 		h.app.Blobs().DeletePrefix(context.WithoutCancel(ctx), "jobs/"+id)
@@ -123,7 +149,7 @@ func (h *Handler) replay(w http.ResponseWriter, j *scheduler.Job) {
 	writeJSON(w, http.StatusAccepted, view(j))
 }
 
-func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*scheduler.Job, *api.Error) {
+func (h *Handler) readForm(ctx context.Context, r *http.Request, id string, limit int64) (*scheduler.Job, *api.Error) {
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, invalid("body", "malformed multipart body: %v", err)
@@ -136,7 +162,7 @@ func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*sc
 			break
 		}
 		if err != nil {
-			return nil, h.bodyError(r, err)
+			return nil, bodyError(r, err, limit)
 		}
 		name := part.FormName()
 		switch {
@@ -145,7 +171,7 @@ func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*sc
 				return nil, invalid("file", "one document per request: send several documents as separate requests")
 			}
 			var apiErr *api.Error
-			if input, apiErr = h.storeInput(ctx, r, id, part); apiErr != nil {
+			if input, apiErr = h.storeInput(ctx, r, id, part, limit); apiErr != nil {
 				return nil, apiErr
 			}
 		case formFields[name]:
@@ -154,7 +180,7 @@ func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*sc
 			}
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 			if err != nil {
-				return nil, h.bodyError(r, err)
+				return nil, bodyError(r, err, limit)
 			}
 			if len(b) > maxFieldSize {
 				return nil, invalid(name, "the field %q is longer than %d bytes", name, maxFieldSize)
@@ -185,21 +211,21 @@ func (h *Handler) readForm(ctx context.Context, r *http.Request, id string) (*sc
 }
 
 // bodyError maps a failure to read the request body.
-func (h *Handler) bodyError(r *http.Request, err error) *api.Error {
+func bodyError(r *http.Request, err error, limit int64) *api.Error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errTooLarge(r.ContentLength, h.app.MaxUploadSize)
+		return errTooLarge(r.ContentLength, limit)
 	}
 	return invalid("body", "malformed multipart body: %v", err)
 }
 
 // storeInput streams the file part to blob storage, hashing on the way,
 // after checking its type from its first bytes.
-func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, part *multipart.Part) (*scheduler.Input, *api.Error) {
+func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, part *multipart.Part, limit int64) (*scheduler.Input, *api.Error) {
 	br := bufio.NewReaderSize(part, sniffLen)
 	head, err := br.Peek(sniffLen)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, h.bodyError(r, err)
+		return nil, bodyError(r, err, limit)
 	}
 	if len(head) == 0 {
 		return nil, invalid("file", "the file is empty")
@@ -218,7 +244,7 @@ func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, pa
 			"the file's content is not a supported document type (PDF, plain text, Markdown), whatever its name says")
 	}
 	key := "jobs/" + id + "/input"
-	info, err := h.app.Blobs().Put(ctx, key, br, h.app.MaxUploadSize)
+	info, err := h.app.Blobs().Put(ctx, key, br, limit)
 	var tooLarge *blob.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return nil, errTooLarge(max(r.ContentLength, tooLarge.Read), tooLarge.Limit)
@@ -229,7 +255,7 @@ func (h *Handler) storeInput(ctx context.Context, r *http.Request, id string, pa
 			h.log.ErrorContext(ctx, "storing upload", "error", err)
 			return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "document storage is unavailable; nothing was accepted")
 		}
-		return nil, h.bodyError(r, err)
+		return nil, bodyError(r, err, limit)
 	}
 	in := &scheduler.Input{Key: key, MediaType: mediaType, Size: info.Size, SHA256: info.SHA256, Filename: sanitizeFilename(part.FileName())}
 	switch kind {
