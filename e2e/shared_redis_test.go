@@ -189,3 +189,27 @@ func TestRedisDownFailsClosed(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestRedisDownFailsOpen: with on_store_error open, a dead rate-limit store
+// lets anonymous callers through uncounted (no RateLimit headers) instead
+// of refusing them.
+func TestRedisDownFailsOpen(t *testing.T) {
+	srv := redistest.Start(t)
+	s := startStack(t, "DOCSTRANGE_STORE=redis", "DOCSTRANGE_REDIS_ADDR="+srv.Addr(), testPepper,
+		"DOCSTRANGE_WORKERS=-1", "DOCSTRANGE_ON_STORE_ERROR=open")
+	me := func() *response {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/api/v1/me", nil)
+		return s.do(anonymous(req))
+	}
+	if r := me(); r.status != http.StatusOK || r.header.Get("RateLimit-Limit") == "" {
+		t.Fatalf("me with Redis up: %d %v", r.status, r.header)
+	}
+	srv.Kill()
+	r := me()
+	if r.status != http.StatusOK || r.header.Get("RateLimit-Limit") != "" {
+		t.Fatalf("me with Redis down, failing open: %d %v %s", r.status, r.header, r.body)
+	}
+	if !strings.Contains(s.logs.String(), "letting the request through") {
+		t.Fatal("failing open was not logged")
+	}
+}

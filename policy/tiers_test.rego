@@ -41,6 +41,7 @@ test_job_routes_allowed[name] if {
 		["GET", "/api/v1/jobs/{id}/result"],
 		["DELETE", "/api/v1/jobs/{id}"],
 		["GET", "/api/v1/me"],
+		["GET", "/api/v1/usage"],
 	]
 	name := sprintf("%s %s %s", [tier, method, route])
 	d := tiers.decision with input as request(tier, method, route)
