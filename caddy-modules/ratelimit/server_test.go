@@ -153,7 +153,9 @@ func TestChain(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%d %s", resp.StatusCode, b)
 		}
-		var me struct{ Identity struct{ Kind, Tenant, Tier string } }
+		var me struct {
+			Identity struct{ Kind, Tenant, Tier string }
+		}
 		json.Unmarshal(b, &me)
 		if me.Identity.Tenant != "anon:127.0.0.1" || me.Identity.Tier != "free" || me.Identity.Kind != "anonymous" {
 			t.Fatalf("identity %+v", me.Identity)
