@@ -37,11 +37,12 @@ type apiClient struct {
 	poll   *http.Client // no client timeout: long-polls carry their own
 	body   *multipartBody
 	ping   string
+	me     string
 	submit string
 }
 
 func newAPIClient(cfg *config, body *multipartBody) *apiClient {
-	conns := cfg.clients + cfg.pollConcurrency
+	conns := max(cfg.clients, cfg.chainClients) + cfg.pollConcurrency
 	tr := &http.Transport{
 		Proxy: nil, // a bench must measure the edge, not a proxy from the environment
 		DialContext: (&net.Dialer{
@@ -61,6 +62,7 @@ func newAPIClient(cfg *config, body *multipartBody) *apiClient {
 		poll:   &http.Client{Transport: tr},
 		body:   body,
 		ping:   cfg.endpoint("/api/v1/ping"),
+		me:     cfg.endpoint("/api/v1/me"),
 		submit: cfg.endpoint("/api/v1/documents"),
 	}
 }
@@ -98,6 +100,63 @@ func (c *apiClient) doPing(ctx context.Context) outcome {
 		return transportOutcome(err)
 	}
 	return outcome{ok: true}
+}
+
+// doMe is one chain request: GET /api/v1/me passes request id, authn,
+// authz and the rate limit and answers from the request's state. Any
+// answer but 200 is an error.
+func (c *apiClient) doMe(ctx context.Context) outcome {
+	req, err := c.newRequest(ctx, http.MethodGet, c.me, nil)
+	if err != nil {
+		return outcome{kind: "request", example: err.Error()}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return transportOutcome(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return statusOutcome(resp)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return transportOutcome(err)
+	}
+	return outcome{ok: true}
+}
+
+// whoAmI asks GET /api/v1/me once before the chain phase, so that a
+// missing or refused key stops the run before any load instead of filling
+// a phase with 401s.
+func (c *apiClient) whoAmI(ctx context.Context) (*chainIdentity, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, c.me, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking GET /api/v1/me: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		o := statusOutcome(resp)
+		return nil, fmt.Errorf("GET /api/v1/me answered %s: %s", o.kind, o.example)
+	}
+	var me struct {
+		Identity *chainIdentity `json:"identity"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&me); err != nil {
+		return nil, fmt.Errorf("decoding GET /api/v1/me: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if me.Identity == nil {
+		return nil, errors.New("GET /api/v1/me answered without an identity")
+	}
+	if me.Identity.Kind == "anonymous" {
+		return nil, fmt.Errorf("GET /api/v1/me took the bench for an anonymous caller (tier %q), whose rate limit the load would exhaust in a moment", me.Identity.Tier)
+	}
+	me.Identity.RateLimit = resp.Header.Get("RateLimit-Limit")
+	return me.Identity, nil
 }
 
 // doSubmit is one document submit. Only a 2xx answer with a job id counts.

@@ -22,6 +22,9 @@ const (
 type config struct {
 	baseURL         *url.URL
 	clients         int
+	chainClients    int // 0: no chain comparison
+	chainP99Added   time.Duration
+	chainMinRatio   float64
 	duration        time.Duration
 	warmup          time.Duration
 	drain           time.Duration
@@ -60,14 +63,28 @@ func (h *headerFlag) Set(s string) error {
 
 const usageHeader = `docstrange-bench: closed-loop load against a DocStrange Mesh edge.
 
-It runs two phases in one invocation, each with -clients concurrent clients
-that send a request, wait for the answer and send the next:
-  1. baseline  GET  /api/v1/ping       (Caddy's static respond route)
-  2. submit    POST /api/v1/documents  (multipart, part "file" = -file)
-then polls every accepted job until it is terminal or -drain expires. It
-prints latency percentiles, errors by kind, jobs finished per second, the
-submit/baseline ratios and a verdict:
-  PASS when submit p99 <= -p99-target, no submit errors and no failed jobs.
+It runs closed-loop phases in one invocation: concurrent clients that each
+send a request, wait for the answer and send the next.
+  1. baseline  GET  /api/v1/ping       (Caddy's static respond, before the
+                                        auth chain) at -chain-clients
+  2. chain     GET  /api/v1/me         (request id, authn, authz, rate
+                                        limit; no I/O of its own) at
+                                        -chain-clients
+  3. baseline  GET  /api/v1/ping       at -clients (skipped when it equals
+                                        -chain-clients: phase 1 serves both)
+  4. submit    POST /api/v1/documents  (multipart, part "file" = -file) at
+                                        -clients
+then polls every accepted job until it is terminal or -drain expires. Each
+phase is compared with the baseline at its own concurrency, in this run.
+It prints latency percentiles, errors by kind, jobs finished per second,
+the chain's added latency and throughput ratio, the submit/baseline ratios
+and a verdict:
+  PASS when submit p99 <= -p99-target, no submit errors, no failed jobs,
+  and the chain adds <= -chain-p99-added at p99, keeps >= -chain-min-ratio
+  of the baseline's throughput and answers every request 2xx.
+The chain needs an API key whose tier allows the load, sent with -header
+"Authorization: Bearer dsk_…" (sent on every request). A 401, 403 or 429
+from the chain is a setup error: the run stops and exits 2.
 Exit status: 0 PASS, 1 FAIL (0 with -no-fail), 2 when it cannot run.
 
 Usage:
@@ -91,6 +108,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (*config, error) {
 	}
 	fs.StringVar(&rawURL, "url", "http://127.0.0.1:8080", "base `URL` of the edge")
 	fs.IntVar(&cfg.clients, "clients", 200, "concurrent closed-loop clients per phase")
+	fs.IntVar(&cfg.chainClients, "chain-clients", 100, "concurrent clients of the chain and its baseline; 0 skips the chain comparison")
+	fs.DurationVar(&cfg.chainP99Added, "chain-p99-added", time.Millisecond, "largest p99 latency the chain may add to the baseline's")
+	fs.Float64Var(&cfg.chainMinRatio, "chain-min-ratio", 0.5, "smallest chain/baseline throughput ratio that passes")
 	fs.DurationVar(&cfg.duration, "duration", 20*time.Second, "measured length of each phase")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured load before each phase's measurement")
 	fs.DurationVar(&cfg.drain, "drain", 120*time.Second, "how long to wait after the submit phase for accepted jobs to finish")
@@ -149,6 +169,12 @@ func (c *config) validate() error {
 	switch {
 	case c.clients < 1:
 		return fmt.Errorf("-clients %d: must be at least 1", c.clients)
+	case c.chainClients < 0:
+		return fmt.Errorf("-chain-clients %d: must not be negative (0 skips the chain)", c.chainClients)
+	case c.chainP99Added < 0:
+		return fmt.Errorf("-chain-p99-added %s: must not be negative", c.chainP99Added)
+	case !(c.chainMinRatio >= 0 && c.chainMinRatio <= 1):
+		return fmt.Errorf("-chain-min-ratio %g: must be between 0 and 1", c.chainMinRatio)
 	case c.duration <= 0:
 		return fmt.Errorf("-duration %s: must be positive", c.duration)
 	case c.warmup < 0:

@@ -17,6 +17,9 @@ type phaseSpec struct {
 	warmup   time.Duration
 	duration time.Duration
 	do       func(ctx context.Context) outcome
+	// fatal, when set, names the failures that mean the run's setup is
+	// wrong rather than the edge slow: the first one stops the phase.
+	fatal func(outcome) bool
 }
 
 // acceptedJob is a job the submit phase got back.
@@ -43,6 +46,7 @@ type phaseResult struct {
 	jobs         []acceptedJob // every accepted job, warmup included
 	cpu          cpuUsage
 	interrupted  bool
+	aborted      *outcome // the fatal failure that stopped the phase
 }
 
 // window is the measured wall time.
@@ -70,9 +74,23 @@ type clientResult struct {
 	lastEnd      time.Time
 }
 
-// runPhase runs spec to completion or until ctx is done.
-func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
+// runPhase runs spec to completion, until parent is done or until a
+// request fails in a way spec.fatal names.
+func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 	res := &phaseResult{spec: spec, errors: errorCounts{}, warmupErrors: errorCounts{}}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var abortOnce sync.Once
+	fatal := func(o outcome) bool {
+		if spec.fatal == nil || !spec.fatal(o) {
+			return false
+		}
+		abortOnce.Do(func() {
+			res.aborted = &o
+			cancel()
+		})
+		return true
+	}
 	res.started = time.Now()
 	res.measureStart = res.started.Add(spec.warmup)
 	stop := res.measureStart.Add(spec.duration)
@@ -93,13 +111,13 @@ func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
 	var wg sync.WaitGroup
 	for i := range results {
 		wg.Go(func() {
-			runClient(ctx, spec.do, res.measureStart, stop, &results[i])
+			runClient(ctx, spec.do, fatal, res.measureStart, stop, &results[i])
 		})
 	}
 	wg.Wait()
 	end := sampleCPU()
 	res.cpu = end.since(<-cpuStart)
-	res.interrupted = ctx.Err() != nil
+	res.interrupted = parent.Err() != nil
 
 	n := 0
 	for i := range results {
@@ -118,8 +136,8 @@ func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
 			res.measureEnd = r.lastEnd
 		}
 	}
-	if res.interrupted || res.measureEnd.Before(stop) {
-		// Nothing answered after the deadline (or the run was cut short):
+	if res.interrupted || res.aborted != nil || res.measureEnd.Before(stop) {
+		// Nothing answered after the deadline (or the phase was cut short):
 		// the window is as long as the load really ran.
 		limit := stop
 		if end.at.Before(limit) {
@@ -137,7 +155,7 @@ func runPhase(ctx context.Context, spec phaseSpec) *phaseResult {
 	return res
 }
 
-func runClient(ctx context.Context, do func(context.Context) outcome, measureStart, stop time.Time, r *clientResult) {
+func runClient(ctx context.Context, do func(context.Context) outcome, fatal func(outcome) bool, measureStart, stop time.Time, r *clientResult) {
 	r.errors = errorCounts{}
 	r.warmupErrors = errorCounts{}
 	r.latencies = make([]time.Duration, 0, 1024)
@@ -149,7 +167,7 @@ func runClient(ctx context.Context, do func(context.Context) outcome, measureSta
 		o := do(ctx)
 		end := time.Now()
 		if !o.ok && ctx.Err() != nil {
-			return // interrupted by the user, not a failure of the edge
+			return // interrupted by the user or an abort, not a failure of the edge
 		}
 		warm := start.Before(measureStart)
 		if o.jobID != "" {
@@ -166,6 +184,9 @@ func runClient(ctx context.Context, do func(context.Context) outcome, measureSta
 		default:
 			r.errors.add(o.kind, o.example)
 			r.lastEnd = end
+		}
+		if !o.ok && fatal(o) {
+			return
 		}
 	}
 }

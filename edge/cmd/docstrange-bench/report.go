@@ -12,21 +12,29 @@ import (
 // report is every number of one run. The JSON file is this struct, and the
 // table is printed from it, so the two never disagree.
 type report struct {
-	Tool      string        `json:"tool"`
-	Version   string        `json:"version"`
-	StartedAt time.Time     `json:"started_at"`
-	Config    reportConfig  `json:"config"`
-	Host      reportHost    `json:"host"`
-	Baseline  *phaseReport  `json:"baseline,omitempty"`
-	Submit    *phaseReport  `json:"submit,omitempty"`
-	Ratios    reportRatios  `json:"ratios"`
-	Jobs      *jobsReport   `json:"jobs,omitempty"`
-	Verdict   reportVerdict `json:"verdict"`
+	Tool      string       `json:"tool"`
+	Version   string       `json:"version"`
+	StartedAt time.Time    `json:"started_at"`
+	Config    reportConfig `json:"config"`
+	Host      reportHost   `json:"host"`
+	// Chain compares the authenticated chain with the bare route at
+	// -chain-clients; its baseline is Baseline itself when -chain-clients
+	// equals -clients.
+	Chain    *chainReport `json:"chain,omitempty"`
+	Baseline *phaseReport `json:"baseline,omitempty"`
+	Submit   *phaseReport `json:"submit,omitempty"`
+	// Ratios are the submit phase's against Baseline.
+	Ratios  reportRatios  `json:"ratios"`
+	Jobs    *jobsReport   `json:"jobs,omitempty"`
+	Verdict reportVerdict `json:"verdict"`
 }
 
 type reportConfig struct {
 	URL             string  `json:"url"`
 	Clients         int     `json:"clients"`
+	ChainClients    int     `json:"chain_clients"`
+	ChainP99AddedMS float64 `json:"chain_p99_added_ms"`
+	ChainMinRatio   float64 `json:"chain_min_ratio"`
 	DurationS       float64 `json:"duration_s"`
 	WarmupS         float64 `json:"warmup_s"`
 	DrainS          float64 `json:"drain_s"`
@@ -50,6 +58,7 @@ type reportHost struct {
 type phaseReport struct {
 	Name             string       `json:"name"`
 	Endpoint         string       `json:"endpoint"`
+	Clients          int          `json:"clients"`
 	WindowS          float64      `json:"window_s"`
 	Count            int          `json:"count"`
 	Errors           int          `json:"errors"`
@@ -63,8 +72,10 @@ type phaseReport struct {
 	MachineBusyCores *float64     `json:"machine_busy_cores,omitempty"`
 	MachineCPUs      int          `json:"machine_cpus,omitempty"`
 	Interrupted      bool         `json:"interrupted,omitempty"`
+	// Aborted is the setup error that stopped the phase early.
+	Aborted *errorCount `json:"aborted,omitempty"`
 
-	p99 time.Duration
+	lat latencySummary // exact, for the verdict's comparisons
 }
 
 // latencyMS is over successful requests only: an error that returns fast
@@ -127,6 +138,9 @@ func newReport(cfg *config, body *multipartBody, started time.Time) *report {
 		Config: reportConfig{
 			URL:             cfg.baseURL.String(),
 			Clients:         cfg.clients,
+			ChainClients:    cfg.chainClients,
+			ChainP99AddedMS: ms(cfg.chainP99Added),
+			ChainMinRatio:   cfg.chainMinRatio,
 			DurationS:       cfg.duration.Seconds(),
 			WarmupS:         cfg.warmup.Seconds(),
 			DrainS:          cfg.drain.Seconds(),
@@ -160,6 +174,7 @@ func newPhaseReport(r *phaseResult) *phaseReport {
 	p := &phaseReport{
 		Name:     r.spec.name,
 		Endpoint: r.spec.endpoint,
+		Clients:  r.spec.clients,
 		WindowS:  r.window().Seconds(),
 		Count:    l.Count,
 		Errors:   r.errors.total(),
@@ -173,7 +188,10 @@ func newPhaseReport(r *phaseResult) *phaseReport {
 		WarmupErrors:     r.warmupErrors.total(),
 		WarmupErrorKinds: r.warmupErrors.sorted(),
 		Interrupted:      r.interrupted,
-		p99:              l.P99,
+		lat:              l,
+	}
+	if a := r.aborted; a != nil {
+		p.Aborted = &errorCount{Kind: a.kind, Count: 1, Example: a.example}
 	}
 	if r.cpu.ClientOK {
 		p.ClientCPUCores = &r.cpu.ClientCores
@@ -210,8 +228,8 @@ func newJobsReport(d *drainResult, submitStart time.Time) *jobsReport {
 }
 
 // finish computes the ratios and the verdict: PASS when the submit p99 is
-// within target, no submit failed and no accepted job failed, was canceled
-// or was lost.
+// within target, no submit failed, no accepted job failed, was canceled or
+// was lost, and the chain comparison (when it ran) passed.
 func (r *report) finish(cfg *config, interrupted bool) {
 	b, s := r.Baseline, r.Submit
 	if b != nil && s != nil {
@@ -229,12 +247,23 @@ func (r *report) finish(cfg *config, interrupted bool) {
 	if interrupted {
 		fail("interrupted before the end")
 	}
+	if c := r.Chain; c != nil {
+		c.finish(cfg)
+		for _, reason := range c.Reasons {
+			fail("chain: %s", reason)
+		}
+		if c.Baseline != nil && c.Baseline != b && c.Baseline.Errors > 0 {
+			warn("%d %s errors: the chain is compared with a degraded baseline", c.Baseline.Errors, c.Baseline.Name)
+		}
+	} else if cfg.chainClients > 0 && !interrupted {
+		fail("the chain phase did not run")
+	}
 	switch {
 	case s == nil:
 		fail("the submit phase did not run")
 	case s.Count == 0 && s.Errors == 0:
 		fail("no submit completed in the measured window")
-	case s.p99 > cfg.p99Target:
+	case s.lat.P99 > cfg.p99Target:
 		fail("submit p99 %s > target %s", fmtMS(s.LatencyMS.P99), cfg.p99Target)
 	}
 	if s != nil && s.Errors > 0 {
@@ -260,8 +289,8 @@ func (r *report) finish(cfg *config, interrupted bool) {
 	if s != nil && s.WarmupErrors > 0 {
 		warn("%d submit errors during warmup (not counted above)", s.WarmupErrors)
 	}
-	for _, p := range []*phaseReport{b, s} {
-		if p != nil && p.ClientCPUCores != nil && r.Host.CPUs > 0 && *p.ClientCPUCores > 0.5*float64(r.Host.CPUs) {
+	for _, p := range r.phases() {
+		if p.ClientCPUCores != nil && r.Host.CPUs > 0 && *p.ClientCPUCores > 0.5*float64(r.Host.CPUs) {
 			warn("%s: the bench used %.1f of %d cores; its latencies include client-side queueing", p.Name, *p.ClientCPUCores, r.Host.CPUs)
 		}
 	}

@@ -52,31 +52,52 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "docstrange-bench: the edge is not ready: %v\n", err)
 		return exitUsage
 	}
+	rep := newReport(cfg, body, time.Now())
+	if cfg.chainClients > 0 {
+		id, err := c.whoAmI(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "docstrange-bench: the chain phase needs an API key whose tier allows the load, sent with -header \"Authorization: Bearer dsk_…\" (or -chain-clients 0 to skip it): %v\n", err)
+			return exitUsage
+		}
+		rep.Chain = &chainReport{Clients: cfg.chainClients, Identity: id}
+	}
 
 	// Progress goes to stderr, so that stdout holds only the report.
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	rep := newReport(cfg, body, time.Now())
 	fmt.Fprint(stdout, rep.header())
 
-	log.Info("phase starting", keyPhase, "baseline", keyEndpoint, "GET /api/v1/ping",
-		keyClients, cfg.clients, keyDuration, cfg.duration, keyWarmup, cfg.warmup)
-	baseline := runPhase(ctx, phaseSpec{
-		name: "baseline", endpoint: "GET /api/v1/ping",
-		clients: cfg.clients, warmup: cfg.warmup, duration: cfg.duration,
-		do: c.doPing,
-	})
-	rep.Baseline = newPhaseReport(baseline)
+	// The chain and its baseline run back to back at the same concurrency;
+	// when that is also -clients, the submit phase shares the baseline.
+	var aborted *phaseResult
+	if rep.Chain != nil {
+		baseSpec, chainSpec := chainPhaseSpecs(cfg, c)
+		rep.Chain.Baseline = newPhaseReport(runLogged(ctx, log, baseSpec))
+		if cfg.chainClients == cfg.clients {
+			rep.Baseline = rep.Chain.Baseline
+		}
+		if ctx.Err() == nil {
+			chain := runLogged(ctx, log, chainSpec)
+			rep.Chain.Chain = newPhaseReport(chain)
+			if chain.aborted != nil {
+				aborted = chain
+			}
+		}
+	}
+	if rep.Baseline == nil && ctx.Err() == nil && aborted == nil {
+		rep.Baseline = newPhaseReport(runLogged(ctx, log, phaseSpec{
+			name: "baseline", endpoint: "GET /api/v1/ping",
+			clients: cfg.clients, warmup: cfg.warmup, duration: cfg.duration,
+			do: c.doPing,
+		}))
+	}
 
 	var submit *phaseResult
-	if ctx.Err() == nil {
-		log.Info("phase starting", keyPhase, "submit", keyEndpoint, "POST /api/v1/documents",
-			keyClients, cfg.clients, keyDuration, cfg.duration, keyWarmup, cfg.warmup,
-			keyFile, body.fileName, keyBytes, body.fileSize)
-		submit = runPhase(ctx, phaseSpec{
+	if ctx.Err() == nil && aborted == nil {
+		submit = runLogged(ctx, log, phaseSpec{
 			name: "submit", endpoint: "POST /api/v1/documents",
 			clients: cfg.clients, warmup: cfg.warmup, duration: cfg.duration,
 			do: c.doSubmit,
-		})
+		}, keyFile, body.fileName, keyBytes, body.fileSize)
 		rep.Submit = newPhaseReport(submit)
 	}
 	if submit != nil && ctx.Err() == nil {
@@ -95,10 +116,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "results: %s\n", cfg.jsonPath)
 	}
+	if aborted != nil {
+		// A refused key is a broken setup, not a slow edge: -no-fail
+		// must not turn it into a success.
+		fmt.Fprintf(stderr, "docstrange-bench: the %s phase stopped at the first %s: %s\n", aborted.spec.name, aborted.aborted.kind, aborted.aborted.example)
+		return exitUsage
+	}
 	if !rep.Verdict.Pass && !cfg.noFail {
 		return exitFail
 	}
 	return exitPass
+}
+
+// runLogged runs spec after a progress line; extra are more attributes
+// for it.
+func runLogged(ctx context.Context, log *slog.Logger, spec phaseSpec, extra ...any) *phaseResult {
+	attrs := append([]any{keyPhase, spec.name, keyEndpoint, spec.endpoint,
+		keyClients, spec.clients, keyDuration, spec.duration, keyWarmup, spec.warmup}, extra...)
+	log.Info("phase starting", attrs...)
+	return runPhase(ctx, spec)
 }
 
 // buildVersion is set by `make` through -ldflags -X, since builds here run

@@ -5,141 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/docstrange/mesh/api"
 )
-
-// stubEdge mimics the edge's API contract: the static ping, submits that
-// answer 202 with a job id (or a 500 envelope every rejectEvery-th time),
-// and jobs that finish after jobTime, failing every failEvery-th one. A
-// jobTime below zero means jobs never finish.
-type stubEdge struct {
-	stubConfig
-	file []byte
-
-	submits    atomic.Int64
-	rejected   atomic.Int64
-	accepted   atomic.Int64
-	failing    atomic.Int64
-	badUploads atomic.Int64
-
-	mu   sync.Mutex
-	jobs map[string]stubJob
-}
-
-type stubConfig struct {
-	rejectEvery int64
-	failEvery   int64
-	jobTime     time.Duration
-}
-
-type stubJob struct {
-	created  time.Time
-	finishAt time.Time // zero: never
-	fail     bool
-}
-
-func (s *stubEdge) start(t *testing.T) *httptest.Server {
-	s.jobs = map[string]stubJob{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/ping", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"pong":true}`)
-	})
-	mux.HandleFunc("GET /api/v1/health/ready", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"status":"ready"}`)
-	})
-	mux.HandleFunc("POST /api/v1/documents", s.submit)
-	mux.HandleFunc("GET /api/v1/jobs/{id}", s.job)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func (s *stubEdge) submit(w http.ResponseWriter, r *http.Request) {
-	n := s.submits.Add(1)
-	if err := r.ParseMultipartForm(1 << 20); err != nil {
-		s.badUploads.Add(1)
-		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "%v", err))
-		return
-	}
-	f, _, err := r.FormFile("file")
-	if err != nil {
-		s.badUploads.Add(1)
-		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "%v", err))
-		return
-	}
-	got, _ := io.ReadAll(f)
-	if !bytes.Equal(got, s.file) {
-		s.badUploads.Add(1)
-	}
-	if s.rejectEvery > 0 && n%s.rejectEvery == 0 {
-		s.rejected.Add(1)
-		api.WriteError(w, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "stub failure %d", n))
-		return
-	}
-	id := fmt.Sprintf("job_%d", n)
-	j := stubJob{created: time.Now()}
-	if s.jobTime >= 0 {
-		j.finishAt = j.created.Add(s.jobTime)
-	}
-	if s.failEvery > 0 && s.accepted.Add(1)%s.failEvery == 0 {
-		j.fail = true
-		s.failing.Add(1)
-	} else if s.failEvery == 0 {
-		s.accepted.Add(1)
-	}
-	s.mu.Lock()
-	s.jobs[id] = j
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	json.NewEncoder(w).Encode(map[string]string{"job_id": id, "status": "queued"})
-}
-
-func (s *stubEdge) job(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	j, ok := s.jobs[id]
-	s.mu.Unlock()
-	if !ok {
-		api.WriteError(w, api.Errorf(http.StatusNotFound, api.CodeJobNotFound, "no job %s", id))
-		return
-	}
-	done := !j.finishAt.IsZero() && !time.Now().Before(j.finishAt)
-	if wait, err := time.ParseDuration(r.URL.Query().Get("wait")); err == nil && !done {
-		until := time.Now().Add(wait)
-		if !j.finishAt.IsZero() && j.finishAt.Before(until) {
-			until = j.finishAt
-		}
-		select {
-		case <-time.After(time.Until(until)):
-		case <-r.Context().Done():
-			return
-		}
-		done = !j.finishAt.IsZero() && !time.Now().Before(j.finishAt)
-	}
-	out := api.Job{ID: id, JobID: id, Status: "running", CreatedAt: j.created}
-	if done {
-		out.Status, out.FinishedAt = "succeeded", j.finishAt
-		if j.fail {
-			out.Status = "failed"
-			out.Error = &api.JobError{Code: api.CodeProcessingError, Message: "stub"}
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
-}
 
 func TestRunAgainstStub(t *testing.T) {
 	pdf, err := os.ReadFile(filepath.Join("..", "..", "..", "scheduler", "extract", "testdata", "hello.pdf"))
@@ -149,6 +21,7 @@ func TestRunAgainstStub(t *testing.T) {
 	tests := []struct {
 		name         string
 		stub         stubConfig
+		chainClients int // 4 shares the submit phase's baseline
 		duration     string
 		drain        string
 		wantCode     int
@@ -158,6 +31,7 @@ func TestRunAgainstStub(t *testing.T) {
 		{
 			name:         "server errors and failed jobs fail the run",
 			stub:         stubConfig{rejectEvery: 10, failEvery: 7, jobTime: 20 * time.Millisecond},
+			chainClients: 4,
 			duration:     "1s",
 			drain:        "10s",
 			wantCode:     exitFail,
@@ -166,6 +40,7 @@ func TestRunAgainstStub(t *testing.T) {
 		{
 			name:         "a clean run passes",
 			stub:         stubConfig{jobTime: 10 * time.Millisecond},
+			chainClients: 4,
 			duration:     "300ms",
 			drain:        "10s",
 			wantCode:     exitPass,
@@ -173,12 +48,13 @@ func TestRunAgainstStub(t *testing.T) {
 			wantFinished: true,
 		},
 		{
-			name:     "jobs that never finish stay unfinished when the drain runs out",
-			stub:     stubConfig{jobTime: -1},
-			duration: "200ms",
-			drain:    "500ms",
-			wantCode: exitPass,
-			wantPass: true,
+			name:         "jobs that never finish stay unfinished when the drain runs out",
+			stub:         stubConfig{jobTime: -1},
+			chainClients: 2,
+			duration:     "200ms",
+			drain:        "500ms",
+			wantCode:     exitPass,
+			wantPass:     true,
 		},
 	}
 	for _, tt := range tests {
@@ -192,9 +68,13 @@ func TestRunAgainstStub(t *testing.T) {
 			}
 			out := filepath.Join(dir, "out.json")
 			var stdout, stderr bytes.Buffer
+			// The chain's budget is wide: the stub's two routes cost the
+			// same, and a loaded test machine must not fail the run.
 			code := run(context.Background(), []string{
 				"-url", srv.URL, "-clients", "4", "-duration", tt.duration, "-warmup", "100ms",
 				"-drain", tt.drain, "-p99-target", "1s", "-file", file, "-json", out,
+				"-header", "Authorization: Bearer " + stubKey,
+				"-chain-clients", fmt.Sprint(tt.chainClients), "-chain-p99-added", "1s", "-chain-min-ratio", "0.01",
 			}, &stdout, &stderr)
 			t.Logf("output:\n%s", stdout.String())
 			if code != tt.wantCode {
@@ -227,6 +107,10 @@ func TestRunAgainstStub(t *testing.T) {
 			}
 			if rep.Ratios.P99 == nil || rep.Ratios.Throughput == nil {
 				t.Errorf("ratios missing: %+v", rep.Ratios)
+			}
+			checkChain(t, &rep, tt.chainClients, 4)
+			if got, want := stub.pings.Load(), int64(b.Count+b.WarmupCount); tt.chainClients == 4 && got != want {
+				t.Errorf("the stub answered %d pings, the shared baseline counted %d: did the baseline run twice?", got, want)
 			}
 
 			// Every 500 the stub sent is counted once, in the window or in
@@ -268,10 +152,160 @@ func TestRunAgainstStub(t *testing.T) {
 			}
 
 			text := stdout.String()
-			for _, want := range []string{"baseline", "submit/baseline", "share this machine", "verdict: "} {
+			for _, want := range []string{"baseline", "chain-baseline", "submit/baseline", "share this machine", "chain: PASS", "verdict: "} {
 				if !strings.Contains(text, want) {
 					t.Errorf("output lacks %q", want)
 				}
+			}
+		})
+	}
+}
+
+// checkChain checks the chain section of a run whose chain passed.
+func checkChain(t *testing.T, rep *report, chainClients, clients int) {
+	t.Helper()
+	c := rep.Chain
+	if c == nil || c.Baseline == nil || c.Chain == nil {
+		t.Fatalf("report lacks the chain comparison: %+v", c)
+	}
+	if c.Clients != chainClients || c.Baseline.Clients != chainClients || c.Chain.Clients != chainClients {
+		t.Errorf("chain clients %d, its baseline %d, its chain %d; want %d", c.Clients, c.Baseline.Clients, c.Chain.Clients, chainClients)
+	}
+	if c.Identity == nil || c.Identity.Tier != "enterprise" || c.Identity.RateLimit != "1000000" {
+		t.Errorf("identity %+v", c.Identity)
+	}
+	if c.Chain.Count == 0 || c.Chain.Errors != 0 || c.Chain.RPS <= 0 || c.Chain.Endpoint != "GET /api/v1/me" {
+		t.Errorf("chain phase: %+v", c.Chain)
+	}
+	if c.AddedMS == nil || c.ThroughputRatio == nil || !c.Pass {
+		t.Errorf("chain: added %+v, ratio %v, pass %v, reasons %v", c.AddedMS, c.ThroughputRatio, c.Pass, c.Reasons)
+	}
+	if c.P99AddedTargetMS != 1000 || c.MinThroughputRatio != 0.01 {
+		t.Errorf("chain targets %gms, %g: the flags did not reach the report", c.P99AddedTargetMS, c.MinThroughputRatio)
+	}
+	if a := c.AddedMS; a != nil {
+		if want := c.Chain.LatencyMS.P99 - c.Baseline.LatencyMS.P99; math.Abs(a.P99-want) > 1e-6 {
+			t.Errorf("added p99 %g, chain p99 minus baseline p99 is %g", a.P99, want)
+		}
+	}
+	if rep.Baseline.Clients != clients {
+		t.Errorf("the submit phase's baseline ran %d clients, want %d", rep.Baseline.Clients, clients)
+	}
+	shared := chainClients == clients
+	same := func(a, b *phaseReport) bool {
+		return a.Name == b.Name && a.Clients == b.Clients && a.Count == b.Count && a.WarmupCount == b.WarmupCount && a.WindowS == b.WindowS
+	}
+	if got := same(c.Baseline, rep.Baseline); got != shared {
+		t.Errorf("the chain's baseline is the submit's: %v, want %v", got, shared)
+	}
+	if want := "baseline@" + fmt.Sprint(chainClients); !shared && c.Baseline.Name != want {
+		t.Errorf("the chain's own baseline is named %q, want %q", c.Baseline.Name, want)
+	}
+}
+
+// TestChainSetupErrors covers the runs whose key cannot carry the chain's
+// load: they stop with exit status 2 and say why, -no-fail or not.
+func TestChainSetupErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		stub       stubConfig
+		args       []string
+		wantCode   int
+		wantStderr string
+		wantReport bool // the run got as far as writing its results
+		wantChain  bool
+	}{
+		{
+			name:       "no key stops the run before any load",
+			wantCode:   exitUsage,
+			wantStderr: "HTTP 401 UNAUTHENTICATED: the API key is not valid",
+		},
+		{
+			name:       "an anonymous caller stops the run before any load",
+			stub:       stubConfig{anonymous: true},
+			args:       []string{"-header", "Authorization: Bearer " + stubKey},
+			wantCode:   exitUsage,
+			wantStderr: "anonymous caller",
+		},
+		{
+			name:       "a 429 stops the chain phase and the run",
+			stub:       stubConfig{rateLimit: 20},
+			args:       []string{"-header", "Authorization: Bearer " + stubKey, "-no-fail"},
+			wantCode:   exitUsage,
+			wantStderr: "the chain phase stopped at the first HTTP 429 RATE_LIMIT_EXCEEDED: the enterprise tier allows 20 requests per minute",
+			wantReport: true,
+			wantChain:  true,
+		},
+		{
+			name:       "-chain-clients 0 skips the chain",
+			args:       []string{"-chain-clients", "0"},
+			wantCode:   exitPass,
+			wantReport: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stub := &stubEdge{stubConfig: tt.stub, file: []byte("%PDF-1.4\n%%EOF\n")}
+			stub.jobTime = time.Millisecond
+			srv := stub.start(t)
+			dir := t.TempDir()
+			file := filepath.Join(dir, "one-page.pdf")
+			if err := os.WriteFile(file, stub.file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(dir, "out.json")
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append([]string{
+				"-url", srv.URL, "-clients", "4", "-chain-clients", "4", "-duration", "300ms", "-warmup", "0s",
+				"-drain", "5s", "-p99-target", "1s", "-file", file, "-json", out,
+			}, tt.args...), &stdout, &stderr)
+			t.Logf("output:\n%s", stdout.String())
+			if code != tt.wantCode {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.wantStderr)
+			}
+			data, err := os.ReadFile(out)
+			if !tt.wantReport {
+				if err == nil {
+					t.Error("results written for a run that should not have started")
+				}
+				if n := stub.pings.Load() + stub.submits.Load(); n != 0 {
+					t.Errorf("%d requests of load before the setup was checked", n)
+				}
+				return
+			}
+			var rep report
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatalf("decoding %s: %v", out, err)
+			}
+			if !tt.wantChain {
+				if rep.Chain != nil || stub.mes.Load() != 0 {
+					t.Errorf("chain %+v, %d GET /api/v1/me", rep.Chain, stub.mes.Load())
+				}
+				if rep.Submit == nil || !rep.Verdict.Pass {
+					t.Errorf("submit %+v, verdict %+v", rep.Submit, rep.Verdict)
+				}
+				return
+			}
+			c := rep.Chain
+			if c == nil || c.Chain == nil || c.Chain.Aborted == nil || c.Pass {
+				t.Fatalf("chain %+v", c)
+			}
+			if k := c.Chain.Aborted.Kind; k != "HTTP 429 RATE_LIMIT_EXCEEDED" {
+				t.Errorf("aborted by %q", k)
+			}
+			if rep.Verdict.Pass || !strings.Contains(strings.Join(rep.Verdict.Reasons, "; "), "chain: stopped at the first HTTP 429") {
+				t.Errorf("verdict %+v", rep.Verdict)
+			}
+			if rep.Submit != nil || stub.submits.Load() != 0 {
+				t.Errorf("the submit phase ran after the chain's setup error: %d submits", stub.submits.Load())
+			}
+			// The me requests that got through, the one 429 that stopped
+			// the phase and any cut short by it: nothing else.
+			if got := c.Chain.Count + c.Chain.WarmupCount; got > int(tt.stub.rateLimit) {
+				t.Errorf("%d chain requests succeeded, the stub allowed %d", got, tt.stub.rateLimit)
 			}
 		})
 	}
@@ -285,13 +319,17 @@ func TestFlags(t *testing.T) {
 		wantStdout string
 		wantStderr string
 	}{
-		{name: "help", args: []string{"--help"}, wantCode: exitPass, wantStdout: "-p99-target"},
+		{name: "help", args: []string{"--help"}, wantCode: exitPass, wantStdout: "-chain-p99-added"},
 		{name: "version", args: []string{"--version"}, wantCode: exitPass, wantStdout: "docstrange-bench "},
 		{name: "file is required", args: []string{"-url", "http://127.0.0.1:1"}, wantCode: exitUsage, wantStderr: "-file is required"},
 		{name: "clients must be positive", args: []string{"-clients", "0", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-clients 0"},
 		{name: "unknown flag", args: []string{"-clinets", "3"}, wantCode: exitUsage, wantStderr: "flag provided but not defined"},
 		{name: "bad url", args: []string{"-url", "127.0.0.1:8080", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "must start with http://"},
 		{name: "bad scheme", args: []string{"-url", "ftp://127.0.0.1:8080", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "scheme must be http or https"},
+		{name: "negative chain clients", args: []string{"-chain-clients", "-1", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-chain-clients -1"},
+		{name: "negative chain budget", args: []string{"-chain-p99-added", "-1ms", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-chain-p99-added -1ms"},
+		{name: "chain ratio above one", args: []string{"-chain-min-ratio", "1.5", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "between 0 and 1"},
+		{name: "chain ratio not a number", args: []string{"-chain-min-ratio", "NaN", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "between 0 and 1"},
 		{name: "bad header", args: []string{"-header", "nocolon", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "Name: value"},
 		{name: "missing file", args: []string{"-file", "/nonexistent/x.pdf"}, wantCode: exitUsage, wantStderr: "reading -file"},
 		{name: "edge not ready", args: []string{"-url", "http://127.0.0.1:1", "-file", "stats.go", "-ready-timeout", "0"}, wantCode: exitUsage, wantStderr: "not ready"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,13 @@ func (r *report) header() string {
 	fmt.Fprintf(&b, "target   %s  clients=%d duration=%gs warmup=%gs drain=%gs p99-target=%s\n",
 		c.URL, c.Clients, c.DurationS, c.WarmupS, c.DrainS, fmtMS(c.P99TargetMS))
 	fmt.Fprintf(&b, "file     %s (%d bytes, %d bytes multipart)\n", c.File, c.FileBytes, c.BodyBytes)
+	if ch := r.Chain; ch != nil {
+		fmt.Fprintf(&b, "chain    GET /api/v1/me against GET /api/v1/ping at %d clients; passes when it adds <= %s at p99 and keeps >= %.2fx of the throughput\n",
+			ch.Clients, fmtMS(c.ChainP99AddedMS), c.ChainMinRatio)
+		if id := ch.Identity; id != nil {
+			fmt.Fprintf(&b, "caller   %s %s, tenant %s, tier %s, rate limit %s per period\n", id.Kind, id.KeyID, id.Tenant, id.Tier, cmp.Or(id.RateLimit, "(none)"))
+		}
+	}
 	fmt.Fprintf(&b, "host     %d CPUs, GOMAXPROCS %d\n", r.Host.CPUs, r.Host.GOMAXPROCS)
 	fmt.Fprintf(&b, "note     %s\n\n", r.Host.Note)
 	return b.String()
@@ -24,31 +32,38 @@ func (r *report) header() string {
 func (r *report) table() string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tendpoint\tok\terrors\tok/s\tp50\tp95\tp99\tmax\tclient-cpu\tmachine-cpu\t")
-	for _, p := range []*phaseReport{r.Baseline, r.Submit} {
-		if p == nil {
-			continue
-		}
+	fmt.Fprintln(tw, "phase\tendpoint\tclients\tok\terrors\tok/s\tp50\tp95\tp99\tmax\tclient-cpu\tmachine-cpu\t")
+	for _, p := range r.phases() {
 		l := p.LatencyMS
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
-			p.Name, p.Endpoint, p.Count, p.Errors, p.RPS,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+			p.Name, p.Endpoint, p.Clients, p.Count, p.Errors, p.RPS,
 			fmtMS(l.P50), fmtMS(l.P95), fmtMS(l.P99), fmtMS(l.Max),
 			fmtCores(p.ClientCPUCores, r.Host.CPUs), fmtCores(p.MachineBusyCores, p.MachineCPUs))
 	}
+	if c := r.Chain; c != nil && c.AddedMS != nil {
+		a := c.AddedMS
+		fmt.Fprintf(tw, "added\tchain-%s\t\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
+			c.Baseline.Name, fmtRatio(c.ThroughputRatio), fmtAdded(a.P50), fmtAdded(a.P95), fmtAdded(a.P99))
+	}
 	if r.Baseline != nil && r.Submit != nil {
 		x := r.Ratios
-		fmt.Fprintf(tw, "ratio\tsubmit/baseline\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
+		fmt.Fprintf(tw, "ratio\tsubmit/baseline\t\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
 			fmtRatio(x.Throughput), fmtRatio(x.P50), fmtRatio(x.P95), fmtRatio(x.P99))
 	}
 	tw.Flush()
-	b.WriteString("(latency over successful requests in the measured window; cpu in cores busy)\n")
+	if r.Chain != nil {
+		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy;\n")
+		b.WriteString(" added: the chain's latency minus its baseline's, and its throughput over the baseline's)\n")
+	} else {
+		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy)\n")
+	}
 
-	for _, p := range []*phaseReport{r.Baseline, r.Submit} {
-		if p == nil {
-			continue
-		}
+	for _, p := range r.phases() {
 		writeKinds(&b, p.Name+" errors", p.ErrorKinds)
 		writeKinds(&b, p.Name+" warmup errors", p.WarmupErrorKinds)
+		if a := p.Aborted; a != nil {
+			fmt.Fprintf(&b, "\n%s stopped at the first %s: %s\n", p.Name, a.Kind, a.Example)
+		}
 	}
 
 	if j := r.Jobs; j != nil {
@@ -69,9 +84,16 @@ func (r *report) table() string {
 	for _, w := range r.Verdict.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
+	if r.Chain != nil {
+		fmt.Fprintln(&b, r.Chain.summary())
+	}
 	if r.Verdict.Pass {
 		target := fmtMS(r.Config.P99TargetMS)
-		fmt.Fprintf(&b, "verdict: PASS (submit p99 %s <= %s, no submit errors, no failed jobs)\n", fmtMS(r.Submit.LatencyMS.P99), target)
+		chain := ""
+		if r.Chain != nil {
+			chain = ", chain within budget"
+		}
+		fmt.Fprintf(&b, "verdict: PASS (submit p99 %s <= %s, no submit errors, no failed jobs%s)\n", fmtMS(r.Submit.LatencyMS.P99), target, chain)
 	} else {
 		fmt.Fprintf(&b, "verdict: FAIL (%s)\n", strings.Join(r.Verdict.Reasons, "; "))
 	}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// measured is a phase report of n successful requests in one second: the
+// p99 and every slower request take slow, the rest typical.
+func measured(name string, n int, typical, slow time.Duration) *phaseReport {
+	lat := make([]time.Duration, n)
+	p99rank := int(math.Ceil(0.99 * float64(n)))
+	for i := range lat {
+		lat[i] = typical
+		if i >= p99rank-1 {
+			lat[i] = slow
+		}
+	}
+	start := time.Now()
+	return newPhaseReport(&phaseResult{
+		spec:         phaseSpec{name: name, endpoint: "GET /x", clients: 100},
+		measureStart: start,
+		measureEnd:   start.Add(time.Second),
+		latency:      summarize(lat),
+		errors:       errorCounts{},
+		warmupErrors: errorCounts{},
+	})
+}
+
+func withErrors(p *phaseReport, kind, example string, n int) *phaseReport {
+	e := errorCounts{}
+	for range n {
+		e.add(kind, example)
+	}
+	p.Errors, p.ErrorKinds = e.total(), e.sorted()
+	return p
+}
+
+func TestChainFinish(t *testing.T) {
+	ms1 := time.Millisecond
+	tests := []struct {
+		name          string
+		baseline      *phaseReport
+		chain         *phaseReport
+		added         time.Duration // -chain-p99-added
+		minRatio      float64       // -chain-min-ratio
+		wantPass      bool
+		wantAddedP99  float64 // ms; NaN: no AddedMS
+		wantRatio     float64 // 0: no ratio
+		wantReasonHas []string
+	}{
+		{
+			name:     "within both budgets",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:    measured("chain", 80, 2*ms1+300*time.Microsecond, 10*ms1+500*time.Microsecond),
+			added:    ms1, minRatio: 0.5,
+			wantPass: true, wantAddedP99: 0.5, wantRatio: 0.8,
+		},
+		{
+			name:     "exactly at both budgets passes",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:    measured("chain", 50, 2*ms1, 11*ms1),
+			added:    ms1, minRatio: 0.5,
+			wantPass: true, wantAddedP99: 1, wantRatio: 0.5,
+		},
+		{
+			name:     "a nanosecond over the p99 budget fails",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:    measured("chain", 100, 2*ms1, 11*ms1+time.Nanosecond),
+			added:    ms1, minRatio: 0.5,
+			wantAddedP99: 1.000001, wantRatio: 1,
+			wantReasonHas: []string{"adds +1.00ms at p99 (11.0ms against 10.0ms) > 1ms"},
+		},
+		{
+			name:     "a faster chain adds a negative latency and passes",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:    measured("chain", 100, ms1, 7*ms1),
+			added:    ms1, minRatio: 0.5,
+			wantPass: true, wantAddedP99: -3, wantRatio: 1,
+		},
+		{
+			name:     "too little throughput fails",
+			baseline: measured("baseline", 200, 2*ms1, 10*ms1),
+			chain:    measured("chain", 98, 2*ms1, 10*ms1),
+			added:    ms1, minRatio: 0.5,
+			wantAddedP99: 0, wantRatio: 0.49,
+			wantReasonHas: []string{"keeps 0.49x of the baseline's throughput (98 against 200 ok/s) < 0.50x"},
+		},
+		{
+			name:     "both budgets missed gives both reasons",
+			baseline: measured("baseline", 200, 2*ms1, 10*ms1),
+			chain:    measured("chain", 20, 20*ms1, 40*ms1),
+			added:    ms1, minRatio: 0.5,
+			wantAddedP99: 30, wantRatio: 0.1,
+			wantReasonHas: []string{"adds +30.0ms at p99", "keeps 0.10x"},
+		},
+		{
+			name:     "any error fails and shows its answer",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:    withErrors(measured("chain", 100, 2*ms1, 10*ms1), "HTTP 503 DEPENDENCY_UNAVAILABLE", "request limits cannot be checked right now", 3),
+			added:    ms1, minRatio: 0.5,
+			wantAddedP99: 0, wantRatio: 1,
+			wantReasonHas: []string{`3 of 103 requests failed, most as HTTP 503 DEPENDENCY_UNAVAILABLE (e.g. "request limits cannot be checked right now")`},
+		},
+		{
+			name:     "an aborted chain measures nothing",
+			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			chain: func() *phaseReport {
+				p := withErrors(measured("chain", 10, ms1, ms1), "HTTP 401 UNAUTHENTICATED", "the API key is not valid", 1)
+				p.Aborted = &errorCount{Kind: "HTTP 401 UNAUTHENTICATED", Count: 1, Example: "the API key is not valid"}
+				return p
+			}(),
+			added: ms1, minRatio: 0.5,
+			wantAddedP99:  -1, // no AddedMS
+			wantReasonHas: []string{`stopped at the first HTTP 401 UNAUTHENTICATED ("the API key is not valid")`},
+		},
+		{
+			name:          "a chain that did not run fails",
+			baseline:      measured("baseline", 100, 2*ms1, 10*ms1),
+			added:         ms1,
+			minRatio:      0.5,
+			wantAddedP99:  -1,
+			wantReasonHas: []string{"the chain phase did not run"},
+		},
+		{
+			name:          "no completed request fails",
+			baseline:      measured("baseline", 100, 2*ms1, 10*ms1),
+			chain:         measured("chain", 0, 0, 0),
+			added:         ms1,
+			minRatio:      0.5,
+			wantAddedP99:  -1,
+			wantReasonHas: []string{"no request completed in the measured window (baseline 100, chain 0)"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &config{chainP99Added: tt.added, chainMinRatio: tt.minRatio}
+			c := &chainReport{Clients: 100, Baseline: tt.baseline, Chain: tt.chain}
+			c.finish(cfg)
+			if c.Pass != tt.wantPass {
+				t.Errorf("pass = %v, want %v; reasons %v", c.Pass, tt.wantPass, c.Reasons)
+			}
+			if c.Pass != (len(c.Reasons) == 0) {
+				t.Errorf("pass %v with reasons %v", c.Pass, c.Reasons)
+			}
+			reasons := strings.Join(c.Reasons, "; ")
+			for _, want := range tt.wantReasonHas {
+				if !strings.Contains(reasons, want) {
+					t.Errorf("reasons %q lack %q", reasons, want)
+				}
+			}
+			switch {
+			case tt.wantAddedP99 == -1:
+				if c.AddedMS != nil || c.ThroughputRatio != nil {
+					t.Errorf("added %+v, ratio %v for a chain that measured nothing", c.AddedMS, c.ThroughputRatio)
+				}
+			case c.AddedMS == nil || c.ThroughputRatio == nil:
+				t.Fatalf("added %+v, ratio %v", c.AddedMS, c.ThroughputRatio)
+			default:
+				if !near(c.AddedMS.P99, tt.wantAddedP99) {
+					t.Errorf("added p99 = %gms, want %gms", c.AddedMS.P99, tt.wantAddedP99)
+				}
+				if !near(*c.ThroughputRatio, tt.wantRatio) {
+					t.Errorf("throughput ratio = %g, want %g", *c.ThroughputRatio, tt.wantRatio)
+				}
+			}
+			if c.P99AddedTargetMS != ms(tt.added) || c.MinThroughputRatio != tt.minRatio {
+				t.Errorf("targets %gms, %g", c.P99AddedTargetMS, c.MinThroughputRatio)
+			}
+			if !strings.HasPrefix(c.summary(), map[bool]string{true: "chain: PASS", false: "chain: FAIL"}[tt.wantPass]) {
+				t.Errorf("summary %q", c.summary())
+			}
+		})
+	}
+}
+
+// TestChainVerdict checks that the chain's reasons reach the run's verdict
+// and that a run without the chain says so when it was asked for.
+func TestChainVerdict(t *testing.T) {
+	ms1 := time.Millisecond
+	passingSubmit := func() *phaseReport { return measured("submit", 100, 5*ms1, 20*ms1) }
+	tests := []struct {
+		name         string
+		chainClients int
+		chain        *chainReport
+		wantPass     bool
+		wantReason   string
+	}{
+		{
+			name:         "a passing chain keeps the run passing",
+			chainClients: 100,
+			chain:        &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 10*ms1)},
+			wantPass:     true,
+		},
+		{
+			name:         "a slow chain fails the run",
+			chainClients: 100,
+			chain:        &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 12*ms1)},
+			wantReason:   "chain: adds +2.00ms at p99",
+		},
+		{
+			name:         "a chain asked for and missing fails the run",
+			chainClients: 100,
+			wantReason:   "the chain phase did not run",
+		},
+		{
+			name:     "no chain asked for, none needed",
+			wantPass: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &config{p99Target: 50 * ms1, chainClients: tt.chainClients, chainP99Added: ms1, chainMinRatio: 0.5}
+			r := &report{Chain: tt.chain, Submit: passingSubmit()}
+			if tt.chain != nil {
+				r.Baseline = tt.chain.Baseline
+			}
+			r.finish(cfg, false)
+			if r.Verdict.Pass != tt.wantPass {
+				t.Errorf("pass = %v, want %v; reasons %v", r.Verdict.Pass, tt.wantPass, r.Verdict.Reasons)
+			}
+			if got := strings.Join(r.Verdict.Reasons, "; "); !strings.Contains(got, tt.wantReason) {
+				t.Errorf("reasons %q lack %q", got, tt.wantReason)
+			}
+			if tt.chain != nil && !strings.Contains(r.table(), "chain: ") {
+				t.Errorf("the table lacks the chain's verdict:\n%s", r.table())
+			}
+		})
+	}
+}
+
+func near(a, b float64) bool {
+	d := a - b
+	return d < 1e-9 && d > -1e-9
+}
