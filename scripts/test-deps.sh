@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh machine: a redis-server binary (the
-# tests start their own servers on free ports).
+# Installs what the tests need on a fresh machine: a redis-server binary and
+# an S3-compatible server binary (the tests start their own servers on free
+# ports).
 set -euo pipefail
 
 sudo_if_needed() {
@@ -12,3 +13,8 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	sudo_if_needed apt-get update -q
 	DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q redis-server
 fi
+
+# The S3-compatible server (versitygw, Apache-2.0) the upload store tests
+# run against: built once from the Go module proxy into a cache outside the
+# repository (a few minutes cold), so no test waits for it.
+"$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" path >/dev/null
