@@ -36,6 +36,13 @@ const (
 	CodeBackendUnavailable    = "BACKEND_UNAVAILABLE"
 	CodeDependencyUnavailable = "DEPENDENCY_UNAVAILABLE"
 	CodeCanceled              = "CANCELED"
+	// Resumable uploads (tus).
+	CodeUploadNotFound       = "UPLOAD_NOT_FOUND"
+	CodeUploadExpired        = "UPLOAD_EXPIRED"
+	CodeUploadOffsetMismatch = "UPLOAD_OFFSET_MISMATCH"
+	CodeUploadLocked         = "UPLOAD_LOCKED"
+	CodeTusVersion           = "TUS_VERSION_UNSUPPORTED"
+	CodeChecksumMismatch     = "CHECKSUM_MISMATCH"
 )
 
 // Error is an API failure: the HTTP status and the code travel together, so

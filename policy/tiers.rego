@@ -53,7 +53,24 @@ job_cancel if {
 	route == "/api/v1/jobs/{id}"
 }
 
+# Resumable uploads (tus): every tier may upload, up to its max_file_size,
+# which the tus handler applies; the upload becomes a document only
+# through a submit.
+upload_collection := {"/api/v1/uploads", "/api/v1/uploads/{$}"}
+
+upload if {
+	route in upload_collection
+	method in {"POST", "OPTIONS"}
+}
+
+upload if {
+	route == "/api/v1/uploads/{id}"
+	method in {"HEAD", "PATCH", "DELETE"}
+}
+
 route_allowed if submit
+
+route_allowed if upload
 
 route_allowed if job_read
 

@@ -243,3 +243,31 @@ test_data_complete[tier] if {
 		is_boolean(t.features[f])
 	}
 }
+
+# Every tier may use the tus routes; the tus handler applies the size.
+test_upload_routes_allowed[name] if {
+	some tier in ["free", "api_key", "oauth", "enterprise"]
+	some [method, route] in [
+		["POST", "/api/v1/uploads/{$}"],
+		["POST", "/api/v1/uploads"],
+		["OPTIONS", "/api/v1/uploads/{$}"],
+		["HEAD", "/api/v1/uploads/{id}"],
+		["PATCH", "/api/v1/uploads/{id}"],
+		["DELETE", "/api/v1/uploads/{id}"],
+	]
+	name := sprintf("%s %s %s", [tier, method, route])
+	d := tiers.decision with input as request(tier, method, route)
+	d.allow == true
+}
+
+test_upload_routes_closed[name] if {
+	some [method, route] in [
+		["GET", "/api/v1/uploads/{id}"],
+		["PUT", "/api/v1/uploads/{id}"],
+		["PATCH", "/api/v1/uploads/{$}"],
+		["POST", "/api/v1/uploads/abc"],
+	]
+	name := sprintf("%s %s", [method, route])
+	d := tiers.decision with input as request("enterprise", method, route)
+	d.reason == "ROUTE_NOT_ALLOWED"
+}

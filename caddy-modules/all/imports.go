@@ -18,4 +18,5 @@ import (
 	_ "github.com/docstrange/mesh/caddy-modules/metrics"
 	_ "github.com/docstrange/mesh/caddy-modules/ratelimit"
 	_ "github.com/docstrange/mesh/caddy-modules/requestid"
+	_ "github.com/docstrange/mesh/caddy-modules/tus"
 )

@@ -30,9 +30,14 @@ const (
 	DefaultPepperFileEnv = "DOCSTRANGE_KEY_PEPPER_FILE"
 	// pepperLen is the size of a generated pepper.
 	pepperLen = 32
-	// redisTimeout bounds one auth store call, so a dead Redis turns into
-	// a 503 within a second instead of a hung request.
-	redisTimeout = 500 * time.Millisecond
+	// redisTimeout bounds one auth store call. A dead Redis refuses
+	// connections at once (no retries below); this only bounds a hung one,
+	// and is long enough that an overloaded edge is slow, not failing.
+	redisTimeout = 2 * time.Second
+	// redisPool is the auth client's connection pool: one call per request
+	// on the hot path, so it must not queue behind go-redis' default of
+	// 10 per CPU under a few hundred concurrent clients.
+	redisPool = 256
 )
 
 // AuthConfig configures the state the authn, authz and ratelimit handlers
@@ -94,6 +99,7 @@ type authState struct {
 	keys   *keys.Keyring
 	rates  *limits.RateLimiter
 	quotas limits.QuotaStore
+	redis  *redis.Client
 }
 
 type sharedKeyStore struct{ keys.Store }
@@ -138,9 +144,10 @@ func (a *App) provisionAuth(ctx caddy.Context) error {
 			return err
 		}
 		store = keys.NewRedis(rdb, a.Redis.Prefix+"auth:")
-		a.auth.quotas = limits.NewRedisQuotas(rdb, a.Redis.Prefix+"quota:")
+		a.auth.redis = rdb
+		a.auth.quotas = limits.NewRedisQuotas(rdb, a.Redis.Prefix+"quota:", limits.WithTimeout(redisTimeout))
 		v, _, err := pool.LoadOrNew("rates:redis:"+a.redisKey(), func() (caddy.Destructor, error) {
-			l, err := limits.NewRedisRateLimiter(rdb, a.Redis.Prefix+"rate:")
+			l, err := limits.NewRedisRateLimiter(rdb, a.Redis.Prefix+"rate:", limits.WithTimeout(redisTimeout))
 			return sharedRates{l}, err
 		})
 		if err != nil {
@@ -198,7 +205,8 @@ func (a *App) authRedis() (*redis.Client, error) {
 	v, _, err := pool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		return sharedRedis{redis.NewClient(&redis.Options{
 			Addr: a.Redis.Addr, Password: a.Redis.Password, DB: a.Redis.DB,
-			DialTimeout: 2 * redisTimeout, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout,
+			DialTimeout: redisTimeout / 2, ReadTimeout: redisTimeout, WriteTimeout: redisTimeout,
+			PoolSize: redisPool, PoolTimeout: redisTimeout,
 			// Fail fast: go-redis' default retries and redials turn a dead
 			// server into seconds per call; the callers answer 503 instead.
 			MaxRetries: -1, DialerRetries: 1, ContextTimeoutEnabled: true,
@@ -281,6 +289,16 @@ func (a *App) Rates() *limits.RateLimiter { return a.auth.rates }
 
 // Quotas returns the document quota store.
 func (a *App) Quotas() limits.QuotaStore { return a.auth.quotas }
+
+// SharedRedis returns the Redis client the edge's handlers share in the
+// redis store (short timeouts, no retries), and the key prefix of this
+// deployment; nil in embedded mode.
+func (a *App) SharedRedis() (*redis.Client, string) {
+	if a.auth.redis == nil {
+		return nil, ""
+	}
+	return a.auth.redis, a.Redis.Prefix
+}
 
 // FailOpen reports whether a failing rate or quota store lets requests
 // through.

@@ -1,6 +1,7 @@
 package docstrange
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -39,6 +40,20 @@ func SetIdentity(r *http.Request, id *auth.Identity) {
 func IdentityOf(r *http.Request) *auth.Identity {
 	id, _ := caddyhttp.GetVar(r.Context(), VarIdentity).(*auth.Identity)
 	return id
+}
+
+// IdentityFrom returns the caller authn recorded in a request context, or
+// nil: for callbacks (tusd's hooks) that get the context, not the request.
+func IdentityFrom(ctx context.Context) *auth.Identity {
+	id, _ := caddyhttp.GetVar(ctx, VarIdentity).(*auth.Identity)
+	return id
+}
+
+// DecisionFrom returns the decision authz recorded in a request context,
+// or nil.
+func DecisionFrom(ctx context.Context) *tiers.Decision {
+	d, _ := caddyhttp.GetVar(ctx, VarDecision).(*tiers.Decision)
+	return d
 }
 
 // SetDecision records the policy decision for the handlers after authz.

@@ -1,0 +1,226 @@
+// Package tus is the docstrange_tus handler: resumable uploads (tus 1.0.0)
+// at /api/v1/uploads/, through tusd v2's UnroutedHandler, behind the
+// authn, authz and ratelimit handlers. On top of tusd it adds what a
+// multi-tenant API needs: every upload belongs to the tenant that created
+// it (anyone else gets 404), the tier's size limit, bounded and sanitised
+// metadata, expiry of unfinished uploads (the expiration extension, which
+// tusd lacks) with a loop that deletes them, and errors in the API's shape.
+package tus
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/tus/tusd/v2/pkg/filestore"
+	tusd "github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/memorylocker"
+	xslog "golang.org/x/exp/slog"
+
+	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/caddy-modules/docstrange"
+	"github.com/docstrange/mesh/uploads/redislock"
+)
+
+func init() {
+	caddy.RegisterModule(new(Handler))
+}
+
+// BasePath is where uploads live.
+const BasePath = "/api/v1/uploads/"
+
+// Defaults of Handler.
+const (
+	DefaultMaxSize         = 1 << 30
+	DefaultExpireAfter     = 24 * time.Hour
+	DefaultCleanupInterval = time.Minute
+	DefaultMaxMetadata     = 4 << 10
+)
+
+// Handler is http.handlers.docstrange_tus.
+type Handler struct {
+	// MaxSize is the largest upload any tier may make; each tier's own
+	// limit (policy max_file_size) applies below it. Default: 1 GiB.
+	MaxSize int64 `json:"max_size,omitempty"`
+	// ExpireAfter is how long an upload lives after its creation; the
+	// Upload-Expires header says when. Default: 24h.
+	ExpireAfter caddy.Duration `json:"expire_after,omitempty"`
+	// CleanupInterval is how often expired uploads are deleted. Default: 1m.
+	CleanupInterval caddy.Duration `json:"cleanup_interval,omitempty"`
+	// MaxMetadata bounds the Upload-Metadata header in bytes. Default: 4 KiB.
+	MaxMetadata int `json:"max_metadata,omitempty"`
+
+	app    *docstrange.App
+	log    *slog.Logger
+	dir    string
+	store  filestore.FileStore
+	locker tusd.Locker
+	closer func() error // stops the locker's background work
+	tusd   *tusd.UnroutedHandler
+	routes *docstrange.Routes
+	chain  map[string]http.Handler
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// CaddyModule implements caddy.Module.
+func (*Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.docstrange_tus", New: func() caddy.Module { return new(Handler) }}
+}
+
+// Provision implements caddy.Provisioner.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	app, err := ctx.App("docstrange")
+	if err != nil {
+		return err
+	}
+	h.app = app.(*docstrange.App)
+	h.log = docstrange.RequestLogger(ctx.Slogger())
+	if h.MaxSize == 0 {
+		h.MaxSize = DefaultMaxSize
+	}
+	if h.ExpireAfter == 0 {
+		h.ExpireAfter = caddy.Duration(DefaultExpireAfter)
+	}
+	if h.CleanupInterval == 0 {
+		h.CleanupInterval = caddy.Duration(DefaultCleanupInterval)
+	}
+	if h.MaxMetadata == 0 {
+		h.MaxMetadata = DefaultMaxMetadata
+	}
+	h.dir = filepath.Join(h.app.DataDir, "uploads")
+	if err := os.MkdirAll(h.dir, 0o750); err != nil {
+		return fmt.Errorf("creating uploads folder: %w", err)
+	}
+	h.store = filestore.New(h.dir)
+	composer := tusd.NewStoreComposer()
+	h.store.UseIn(composer)
+	// Edges sharing a Redis share upload locks, so any edge can serve any
+	// PATCH without sticky sessions; a single node locks in memory.
+	if rdb, prefix := h.app.SharedRedis(); rdb != nil {
+		l := redislock.New(rdb, redislock.Config{Prefix: prefix + "tus:lock:", Logger: h.log})
+		h.locker, h.closer = l, l.Close
+	} else {
+		h.locker = memorylocker.New()
+	}
+	composer.UseLocker(h.locker)
+	h.tusd, err = tusd.NewUnroutedHandler(tusd.Config{
+		StoreComposer:           composer,
+		BasePath:                BasePath,
+		MaxSize:                 h.MaxSize,
+		DisableDownload:         true,
+		Cors:                    &tusd.CorsConfig{Disable: true}, // docstrange_cors runs first
+		PreUploadCreateCallback: h.preCreate,
+		// tusd logs through x/exp/slog; its warnings and errors go to
+		// stderr beside Caddy's log, its per-request lines are dropped.
+		Logger: xslog.New(xslog.NewJSONHandler(os.Stderr, &xslog.HandlerOptions{Level: xslog.LevelWarn})),
+	})
+	if err != nil {
+		return fmt.Errorf("configuring tusd: %w", err)
+	}
+	mw := h.tusd.Middleware
+	h.chain = map[string]http.Handler{
+		http.MethodPost:    mw(http.HandlerFunc(h.tusd.PostFile)),
+		http.MethodHead:    mw(http.HandlerFunc(h.tusd.HeadFile)),
+		http.MethodPatch:   mw(http.HandlerFunc(h.tusd.PatchFile)),
+		http.MethodDelete:  mw(http.HandlerFunc(h.tusd.DelFile)),
+		http.MethodOptions: mw(http.NotFoundHandler()), // tusd answers OPTIONS itself
+	}
+	h.routes = docstrange.NewRoutes()
+	for _, p := range []string{"/api/v1/uploads", "/api/v1/uploads/{$}"} {
+		h.routes.Handle(http.MethodPost, p, h.create)
+		h.routes.Handle(http.MethodOptions, p, h.discover)
+	}
+	h.routes.Handle(http.MethodHead, "/api/v1/uploads/{id}", h.owned)
+	h.routes.Handle(http.MethodPatch, "/api/v1/uploads/{id}", h.owned)
+	h.routes.Handle(http.MethodDelete, "/api/v1/uploads/{id}", h.owned)
+	h.app.RegisterRoutes(h.routes)
+	h.start()
+	return nil
+}
+
+// start runs the expiry loop until Cleanup; a handler module has no Start,
+// so the loop lives from Provision to Cleanup, as caddy-ratelimit's sweeper
+// does.
+func (h *Handler) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.wg.Go(func() { h.expireLoop(ctx) })
+}
+
+// Cleanup stops the expiry loop.
+func (h *Handler) Cleanup() error {
+	if h.cancel != nil {
+		h.cancel()
+	}
+	h.wg.Wait()
+	if h.closer != nil {
+		return h.closer()
+	}
+	return nil
+}
+
+// Validate implements caddy.Validator.
+func (h *Handler) Validate() error {
+	switch {
+	case h.MaxSize < 0:
+		return fmt.Errorf("max_size %d: must be positive", h.MaxSize)
+	case h.ExpireAfter < caddy.Duration(time.Second):
+		return fmt.Errorf("expire_after %s: must be at least 1s", time.Duration(h.ExpireAfter))
+	case h.CleanupInterval < caddy.Duration(100*time.Millisecond):
+		return fmt.Errorf("cleanup_interval %s: must be at least 100ms", time.Duration(h.CleanupInterval))
+	case h.MaxMetadata < 256:
+		return fmt.Errorf("max_metadata %d: must be at least 256", h.MaxMetadata)
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if !strings.HasPrefix(r.URL.Path, "/api/v1/uploads") {
+		return next.ServeHTTP(w, r)
+	}
+	ew := &envelopeWriter{ResponseWriter: w, r: r}
+	err := h.routes.ServeHTTP(ew, r, next)
+	ew.finish()
+	return err
+}
+
+// discover answers tus' OPTIONS: versions, extensions and the caller's
+// largest upload.
+func (h *Handler) discover(w http.ResponseWriter, r *http.Request) {
+	h.chain[http.MethodOptions].ServeHTTP(w, stripBase(r, ""))
+}
+
+// create is POST: the metadata header is bounded before tusd parses it;
+// the tier's size and the owner are set in preCreate.
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	if len(r.Header.Get("Upload-Metadata")) > h.MaxMetadata {
+		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest,
+			"the Upload-Metadata header is longer than %d bytes", h.MaxMetadata).With("field", "Upload-Metadata"))
+		return
+	}
+	if apiErr := h.ownsPartials(r); apiErr != nil {
+		api.WriteError(w, apiErr)
+		return
+	}
+	w.Header().Set("Upload-Expires", time.Now().Add(time.Duration(h.ExpireAfter)).UTC().Format(http.TimeFormat))
+	h.chain[http.MethodPost].ServeHTTP(w, stripBase(r, ""))
+}
+
+// Interface guards.
+var (
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+)
