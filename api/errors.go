@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -39,6 +40,7 @@ const (
 	// Resumable uploads (tus).
 	CodeUploadNotFound       = "UPLOAD_NOT_FOUND"
 	CodeUploadExpired        = "UPLOAD_EXPIRED"
+	CodeUploadNotFinished    = "UPLOAD_NOT_FINISHED"
 	CodeUploadOffsetMismatch = "UPLOAD_OFFSET_MISMATCH"
 	CodeUploadLocked         = "UPLOAD_LOCKED"
 	CodeTusVersion           = "TUS_VERSION_UNSUPPORTED"
@@ -52,6 +54,8 @@ type Error struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details,omitempty"`
+	// RetryAfter, in seconds, becomes the Retry-After header when positive.
+	RetryAfter int64 `json:"-"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -87,6 +91,9 @@ func WriteError(w http.ResponseWriter, e *Error) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(e.RetryAfter, 10))
+	}
 	w.WriteHeader(e.Status)
 	json.NewEncoder(w).Encode(Envelope{
 		Error:     e,

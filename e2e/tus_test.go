@@ -287,3 +287,97 @@ func TestTusExpiry(t *testing.T) {
 		t.Fatalf("HEAD after expiry: %d", r.status)
 	}
 }
+
+// tusUpload uploads data in one PATCH and returns the upload's URL.
+func (s *stack) tusUpload(cred string, data []byte, metadata string) (string, *response) {
+	s.t.Helper()
+	loc := s.tusCreate(cred, len(data), metadata)
+	r := s.tusReq(cred, http.MethodPatch, loc, data, map[string]string{"Upload-Offset": "0"})
+	return loc, r
+}
+
+// submitSource posts a JSON submission.
+func (s *stack) submitSource(cred string, body string) *response {
+	s.t.Helper()
+	return s.as(cred, http.MethodPost, "/api/v1/documents", []byte(body), "application/json")
+}
+
+// TestJobsFromUploads: a finished upload becomes a job by upload_id, or by
+// itself when its metadata asks for processing; only its owner may use it.
+func TestJobsFromUploads(t *testing.T) {
+	s := startStack(t)
+	spy := s.issueKey("spy", "enterprise")
+	pdf := readFile(t, helloPDF)
+
+	t.Run("by upload_id", func(t *testing.T) {
+		loc, r := s.tusUpload(s.key, pdf, meta("filename", "hello.pdf"))
+		if r.status != http.StatusNoContent {
+			t.Fatalf("upload: %d %s", r.status, r.body)
+		}
+		uploadID := path.Base(loc)
+		wantError(t, s.submitSource(spy.Key, `{"source":{"upload_id":"`+uploadID+`"}}`), http.StatusNotFound, api.CodeUploadNotFound)
+		r = s.submitSource(s.key, `{"source":{"upload_id":"`+uploadID+`"},"options":{"output_formats":["markdown"]}}`)
+		if r.status != http.StatusAccepted {
+			t.Fatalf("submit by upload_id: %d %s", r.status, r.body)
+		}
+		var j api.Job
+		r.json(t, &j)
+		if done := s.waitFor(j.JobID, 60*time.Second); done.Status != "succeeded" {
+			t.Fatalf("job: %+v", done)
+		}
+		res := s.get("/api/v1/jobs/" + j.JobID + "/result?format=markdown")
+		if !strings.Contains(string(res.body), "Hello Mesh") {
+			t.Fatalf("result: %s", res.body)
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		unfinished := path.Base(s.tusCreate(s.key, 100, ""))
+		tests := []struct {
+			name, body string
+			status     int
+			code       string
+		}{
+			{"unfinished", `{"source":{"upload_id":"` + unfinished + `"}}`, http.StatusConflict, api.CodeUploadNotFinished},
+			{"unknown upload", `{"source":{"upload_id":"nope"}}`, http.StatusNotFound, api.CodeUploadNotFound},
+			{"no source", `{"options":{}}`, http.StatusBadRequest, api.CodeInvalidRequest},
+			{"two sources", `{"source":{"upload_id":"a","url":"https://example.com/a.pdf"}}`, http.StatusBadRequest, api.CodeInvalidRequest},
+			{"unknown field", `{"source":{"upload_id":"a"},"colour":"red"}`, http.StatusBadRequest, api.CodeInvalidRequest},
+			{"bad option", `{"source":{"upload_id":"` + unfinished + `"},"options":{"ocr":"sometimes"}}`, http.StatusBadRequest, api.CodeInvalidRequest},
+			{"not JSON", `{"source":`, http.StatusBadRequest, api.CodeInvalidRequest},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				wantError(t, s.submitSource(s.key, tt.body), tt.status, tt.code)
+			})
+		}
+	})
+
+	t.Run("processed on completion", func(t *testing.T) {
+		loc, r := s.tusUpload(s.key, pdf, meta("filename", "hello.pdf", "process", "true", "options", `{"output_formats":["json"]}`))
+		if r.status != http.StatusNoContent {
+			t.Fatalf("completing PATCH: %d %s", r.status, r.body)
+		}
+		jobID := r.header.Get("X-Job-ID")
+		if !strings.HasPrefix(jobID, "job_") || r.header.Get("X-Job-URL") != "/api/v1/jobs/"+jobID {
+			t.Fatalf("completing PATCH headers: %v", r.header)
+		}
+		if done := s.waitFor(jobID, 60*time.Second); done.Status != "succeeded" {
+			t.Fatalf("job: %+v", done)
+		}
+		// The upload stays, finished, for another submission.
+		if h := s.tusReq(s.key, http.MethodHead, loc, nil, nil); h.status != http.StatusOK || h.header.Get("Upload-Offset") != strconv.Itoa(len(pdf)) {
+			t.Fatalf("HEAD after processing: %d %v", h.status, h.header)
+		}
+	})
+
+	t.Run("refused on completion", func(t *testing.T) {
+		junk := make([]byte, 2048)
+		rand.Read(junk)
+		loc, r := s.tusUpload(s.key, junk, meta("process", "true"))
+		wantError(t, r, http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType)
+		if h := s.tusReq(s.key, http.MethodHead, loc, nil, nil); h.header.Get("Upload-Offset") != "2048" {
+			t.Fatalf("the bytes of a refused upload were lost: %v", h.header)
+		}
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/docstrange/mesh/scheduler/blob"
 	"github.com/docstrange/mesh/scheduler/extract"
 	"github.com/docstrange/mesh/scheduler/worker"
+	"github.com/docstrange/mesh/uploads"
 )
 
 func init() {
@@ -74,11 +75,13 @@ type App struct {
 	// tier data, keys and quotas in DataDir (redis store: in Redis).
 	Auth *AuthConfig `json:"auth,omitempty"`
 
-	ctx   caddy.Context
-	log   *slog.Logger
-	jobs  scheduler.Backend
-	blobs *blob.Local
-	pdf   *extract.PDFEngine
+	ctx caddy.Context
+	log *slog.Logger
+	// reqLog adds the request id of the context to each line.
+	reqLog *slog.Logger
+	jobs   scheduler.Backend
+	blobs  *blob.Local
+	pdf    *extract.PDFEngine
 	// inspector counts pages on the submit path; see openPDF.
 	inspector *extract.PDFEngine
 	metrics   *Metrics
@@ -86,6 +89,7 @@ type App struct {
 	agent     *worker.Agent
 	host      *host.Host
 	auth      authState
+	uploads   *uploads.Store
 	routes    routeTable
 
 	cancel context.CancelFunc
@@ -103,6 +107,7 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.log = ctx.Slogger()
+	a.reqLog = RequestLogger(a.log)
 	if err := a.setDefaults(); err != nil {
 		return err
 	}
@@ -129,6 +134,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if err := a.provisionAuth(ctx); err != nil {
+		return err
+	}
+	if err := a.openUploads(); err != nil {
 		return err
 	}
 	a.metrics = newMetrics(ctx, a.jobs)

@@ -3,7 +3,6 @@ package docstrange
 import (
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/docstrange/mesh/api"
@@ -31,15 +30,17 @@ func DenialError(d *tiers.Decision) *api.Error {
 	return e
 }
 
-// WriteQuotaExceeded answers 429 QUOTA_EXCEEDED with Retry-After at the
-// period's reset. The job API answers the same when its reservation fails.
-func WriteQuotaExceeded(w http.ResponseWriter, tier, period string, used, limit int64, reset time.Time) {
+// QuotaExceeded is the 429 QUOTA_EXCEEDED with Retry-After at the
+// period's reset, from the ratelimit handler before an upload and from
+// Enqueue at accept.
+func QuotaExceeded(tier, period string, used, limit int64, reset time.Time) *api.Error {
 	retry := SecondsUntil(reset)
-	w.Header().Set("Retry-After", strconv.FormatInt(retry, 10))
-	api.WriteError(w, api.Errorf(http.StatusTooManyRequests, api.CodeQuotaExceeded,
+	e := api.Errorf(http.StatusTooManyRequests, api.CodeQuotaExceeded,
 		"the %s tier allows %d documents per %s, and they are used; the quota renews at %s", tier, limit, period, reset.UTC().Format(time.RFC3339)).
 		With("limit", limit).With("used", used).With("period", period).
-		With("reset", reset.UTC().Format(time.RFC3339)).With("retry_after_seconds", retry).With("tier", tier))
+		With("reset", reset.UTC().Format(time.RFC3339)).With("retry_after_seconds", retry).With("tier", tier)
+	e.RetryAfter = retry
+	return e
 }
 
 // SecondsUntil is the wait until t for Retry-After and RateLimit-Reset,

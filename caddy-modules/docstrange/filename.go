@@ -1,4 +1,4 @@
-package jobs
+package docstrange
 
 import (
 	"path"
@@ -10,10 +10,10 @@ import (
 // maxFilename bounds a stored file name in bytes.
 const maxFilename = 255
 
-// sanitizeFilename keeps a client file name only for display: the last path
+// SanitizeFilename keeps a client file name only for display: the last path
 // element, without control or separator characters, valid UTF-8 and short.
 // Storage keys never use it.
-func sanitizeFilename(name string) string {
+func SanitizeFilename(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
 	name = strings.Map(func(r rune) rune {

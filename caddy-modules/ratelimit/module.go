@@ -109,7 +109,7 @@ func (h *Handler) outOfQuota(w http.ResponseWriter, r *http.Request) bool {
 	if u.Allowed {
 		return false
 	}
-	docstrange.WriteQuotaExceeded(w, id.Tier, string(q.Period), u.Used, u.Limit, u.Reset)
+	api.WriteError(w, docstrange.QuotaExceeded(id.Tier, string(q.Period), u.Used, u.Limit, u.Reset))
 	h.app.Metrics().Limited(id.Tier, api.CodeQuotaExceeded)
 	return true
 }

@@ -70,7 +70,7 @@ func (w *envelopeWriter) finish() {
 	}
 	w.Header().Del("Content-Length")
 	e := api.Errorf(w.status, codeFor(w.status, tusCode), "%s", msg)
-	if tusCode != "" {
+	if strings.HasPrefix(tusCode, "ERR_") {
 		e = e.With("tus_code", tusCode)
 	}
 	api.WriteError(w.ResponseWriter, e)
@@ -91,6 +91,11 @@ func codeFor(status int, tusCode string) string {
 		return api.CodeFileTooLarge
 	case "ERR_CHECKSUM_MISMATCH":
 		return api.CodeChecksumMismatch
+	}
+	// An API error carried through tusd (a job refused on completion)
+	// keeps its own code.
+	if tusCode != "" && !strings.HasPrefix(tusCode, "ERR_") {
+		return tusCode
 	}
 	return api.StatusCode(status)
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/docstrange/mesh/uploads"
 )
 
 // expireLoop deletes expired uploads until ctx ends.
@@ -31,7 +33,11 @@ func (h *Handler) expireLoop(ctx context.Context) {
 // each under its upload lock so a PATCH in flight finishes or is told to
 // stop first.
 func (h *Handler) expire(ctx context.Context, now time.Time) (int, error) {
-	entries, err := os.ReadDir(h.dir)
+	dir := h.store.Dir()
+	if dir == "" {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -44,9 +50,9 @@ func (h *Handler) expire(ctx context.Context, now time.Time) (int, error) {
 		if ctx.Err() != nil {
 			return deleted, nil
 		}
-		info, err := h.info(ctx, id)
+		info, err := h.store.Info(ctx, id)
 		if err != nil {
-			if !isNotFound(err) {
+			if !uploads.IsNotFound(err) {
 				h.log.Warn("reading upload for expiry", "upload_id", id, "error", err)
 			}
 			continue
@@ -54,30 +60,11 @@ func (h *Handler) expire(ctx context.Context, now time.Time) (int, error) {
 		if now.Before(h.expiry(info)) {
 			continue
 		}
-		if err := h.terminate(ctx, id); err != nil {
+		if err := h.store.Terminate(ctx, id); err != nil {
 			h.log.Warn("deleting expired upload", "upload_id", id, "error", err)
 			continue
 		}
 		deleted++
 	}
 	return deleted, nil
-}
-
-// terminate deletes one upload under its lock.
-func (h *Handler) terminate(ctx context.Context, id string) error {
-	lock, err := h.locker.NewLock(id)
-	if err != nil {
-		return err
-	}
-	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := lock.Lock(lctx, func() {}); err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	up, err := h.store.GetUpload(ctx, id)
-	if err != nil {
-		return err
-	}
-	return h.store.AsTerminatableUpload(up).Terminate(ctx)
 }

@@ -13,21 +13,18 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/tus/tusd/v2/pkg/filestore"
 	tusd "github.com/tus/tusd/v2/pkg/handler"
-	"github.com/tus/tusd/v2/pkg/memorylocker"
 	xslog "golang.org/x/exp/slog"
 
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
-	"github.com/docstrange/mesh/uploads/redislock"
+	"github.com/docstrange/mesh/uploads"
 )
 
 func init() {
@@ -60,10 +57,7 @@ type Handler struct {
 
 	app    *docstrange.App
 	log    *slog.Logger
-	dir    string
-	store  filestore.FileStore
-	locker tusd.Locker
-	closer func() error // stops the locker's background work
+	store  *uploads.Store
 	tusd   *tusd.UnroutedHandler
 	routes *docstrange.Routes
 	chain  map[string]http.Handler
@@ -97,29 +91,15 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxMetadata == 0 {
 		h.MaxMetadata = DefaultMaxMetadata
 	}
-	h.dir = filepath.Join(h.app.DataDir, "uploads")
-	if err := os.MkdirAll(h.dir, 0o750); err != nil {
-		return fmt.Errorf("creating uploads folder: %w", err)
-	}
-	h.store = filestore.New(h.dir)
-	composer := tusd.NewStoreComposer()
-	h.store.UseIn(composer)
-	// Edges sharing a Redis share upload locks, so any edge can serve any
-	// PATCH without sticky sessions; a single node locks in memory.
-	if rdb, prefix := h.app.SharedRedis(); rdb != nil {
-		l := redislock.New(rdb, redislock.Config{Prefix: prefix + "tus:lock:", Logger: h.log})
-		h.locker, h.closer = l, l.Close
-	} else {
-		h.locker = memorylocker.New()
-	}
-	composer.UseLocker(h.locker)
+	h.store = h.app.Uploads()
 	h.tusd, err = tusd.NewUnroutedHandler(tusd.Config{
-		StoreComposer:           composer,
-		BasePath:                BasePath,
-		MaxSize:                 h.MaxSize,
-		DisableDownload:         true,
-		Cors:                    &tusd.CorsConfig{Disable: true}, // docstrange_cors runs first
-		PreUploadCreateCallback: h.preCreate,
+		StoreComposer:             h.store.Composer(),
+		BasePath:                  BasePath,
+		MaxSize:                   h.MaxSize,
+		DisableDownload:           true,
+		Cors:                      &tusd.CorsConfig{Disable: true}, // docstrange_cors runs first
+		PreUploadCreateCallback:   h.preCreate,
+		PreFinishResponseCallback: h.preFinish,
 		// tusd logs through x/exp/slog; its warnings and errors go to
 		// stderr beside Caddy's log, its per-request lines are dropped.
 		Logger: xslog.New(xslog.NewJSONHandler(os.Stderr, &xslog.HandlerOptions{Level: xslog.LevelWarn})),
@@ -163,9 +143,6 @@ func (h *Handler) Cleanup() error {
 		h.cancel()
 	}
 	h.wg.Wait()
-	if h.closer != nil {
-		return h.closer()
-	}
 	return nil
 }
 

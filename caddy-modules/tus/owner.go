@@ -1,10 +1,7 @@
 package tus
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +12,7 @@ import (
 
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
-)
-
-// Metadata keys the edge sets on every upload. A client may not send them.
-const (
-	metaOwner   = "docstrange_owner"
-	metaCreated = "docstrange_created"
-	reserved    = "docstrange_"
+	"github.com/docstrange/mesh/uploads"
 )
 
 // Metadata bounds, besides the header's own size.
@@ -48,8 +39,8 @@ func (h *Handler) preCreate(hook tusd.HookEvent) (tusd.HTTPResponse, tusd.FileIn
 	if err != nil {
 		return tusd.HTTPResponse{}, tusd.FileInfoChanges{}, err
 	}
-	meta[metaOwner] = id.Tenant
-	meta[metaCreated] = time.Now().UTC().Format(time.RFC3339Nano)
+	meta[uploads.MetaOwner] = id.Tenant
+	meta[uploads.MetaCreated] = time.Now().UTC().Format(time.RFC3339Nano)
 	return tusd.HTTPResponse{}, tusd.FileInfoChanges{MetaData: meta}, nil
 }
 
@@ -70,8 +61,8 @@ func cleanMetadata(in tusd.MetaData) (tusd.MetaData, error) {
 		}) >= 0 {
 			return bad("Upload-Metadata keys must be 1 to 64 characters of A-Za-z0-9._-")
 		}
-		if strings.HasPrefix(k, reserved) {
-			return bad("Upload-Metadata keys starting with " + reserved + " are reserved")
+		if strings.HasPrefix(k, uploads.Reserved) {
+			return bad("Upload-Metadata keys starting with " + uploads.Reserved + " are reserved")
 		}
 		if len(v) > maxMetaValueLen || !utf8.ValidString(v) {
 			return bad("Upload-Metadata value of " + k + " must be UTF-8 of at most 1024 bytes")
@@ -119,9 +110,9 @@ func validMediaType(s string) bool {
 func (h *Handler) owned(w http.ResponseWriter, r *http.Request) {
 	id := docstrange.IdentityOf(r)
 	uploadID := r.PathValue("id")
-	info, err := h.info(r.Context(), uploadID)
+	info, err := h.store.Info(r.Context(), uploadID)
 	switch {
-	case isNotFound(err), err == nil && (id == nil || info.MetaData[metaOwner] != id.Tenant):
+	case uploads.IsNotFound(err), err == nil && (id == nil || uploads.Owner(info) != id.Tenant):
 		api.WriteError(w, api.Errorf(http.StatusNotFound, api.CodeUploadNotFound, "no upload %q", uploadID).With("upload_id", uploadID))
 		return
 	case err != nil:
@@ -134,7 +125,7 @@ func (h *Handler) owned(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(http.StatusGone, api.CodeUploadExpired, "upload %q expired at %s", uploadID, expires.Format(time.RFC3339)).With("upload_id", uploadID))
 		return
 	}
-	if !finished(info) {
+	if !uploads.Finished(info) {
 		w.Header().Set("Upload-Expires", expires.Format(http.TimeFormat))
 	}
 	if r.Method == http.MethodPatch {
@@ -169,8 +160,8 @@ func (h *Handler) ownsPartials(r *http.Request) *api.Error {
 		if !found || pid == "" || strings.Contains(pid, "/") {
 			return api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "Upload-Concat names %q, which is not an upload URL", u).With("field", "Upload-Concat")
 		}
-		info, err := h.info(r.Context(), pid)
-		if isNotFound(err) || err == nil && (id == nil || info.MetaData[metaOwner] != id.Tenant) {
+		info, err := h.store.Info(r.Context(), pid)
+		if uploads.IsNotFound(err) || err == nil && (id == nil || uploads.Owner(info) != id.Tenant) {
 			return api.Errorf(http.StatusNotFound, api.CodeUploadNotFound, "no upload %q", pid).With("upload_id", pid)
 		}
 		if err != nil {
@@ -206,32 +197,12 @@ func (h *Handler) checkPatchSize(r *http.Request, info tusd.FileInfo) *api.Error
 	return nil
 }
 
-// info reads an upload's record from the store.
-func (h *Handler) info(ctx context.Context, id string) (tusd.FileInfo, error) {
-	up, err := h.store.GetUpload(ctx, id)
-	if err != nil {
-		return tusd.FileInfo{}, err
-	}
-	return up.GetInfo(ctx)
-}
-
 // expiry is when an upload stops being served and gets deleted.
 func (h *Handler) expiry(info tusd.FileInfo) time.Time {
-	created, err := time.Parse(time.RFC3339Nano, info.MetaData[metaCreated])
-	if err != nil {
+	created, ok := uploads.Created(info)
+	if !ok {
 		// Not one of ours: expire it.
 		return time.Time{}
 	}
 	return created.Add(time.Duration(h.ExpireAfter)).UTC()
-}
-
-// isNotFound reports tusd's not-found error. tusd.Error holds a map, so
-// errors.Is cannot compare it: match the code.
-func isNotFound(err error) bool {
-	var te tusd.Error
-	return errors.Is(err, os.ErrNotExist) || errors.As(err, &te) && te.ErrorCode == tusd.ErrNotFound.ErrorCode
-}
-
-func finished(info tusd.FileInfo) bool {
-	return !info.SizeIsDeferred && info.Offset == info.Size
 }

@@ -1,0 +1,224 @@
+package docstrange
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/auth"
+	"github.com/docstrange/mesh/auth/tiers"
+	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/scheduler/blob"
+	"github.com/docstrange/mesh/scheduler/extract"
+)
+
+// Accepting a document is shared by the job API (multipart and upload_id
+// submissions) and the tus handler (uploads that ask to be processed when
+// they complete): store the input, check it, ask the policy, count the
+// quota, create the job.
+
+// TooLarge is the 413 for a document over limit; size is what is known of
+// the document's size (0 when nothing is).
+func TooLarge(size, limit int64) *api.Error {
+	e := api.Errorf(http.StatusRequestEntityTooLarge, api.CodeFileTooLarge, "File size exceeds maximum allowed limit").With("max_size", limit)
+	if size > 0 {
+		e = e.With("file_size", size)
+	}
+	return e
+}
+
+// Invalid is the 400 for a bad field.
+func Invalid(field, format string, args ...any) *api.Error {
+	return api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, format, args...).With("field", field)
+}
+
+// StoreInput streams src into job id's input blob, hashing on the way,
+// after checking its type from its first bytes, and counts its pages.
+// sizeHint is what the client declared, for error details; readErr maps a
+// failure to read src (a malformed body, a body over its limit) to the
+// answer the caller's protocol expects.
+func (a *App) StoreInput(ctx context.Context, id string, src io.Reader, filename string, sizeHint, limit int64, readErr func(error) *api.Error) (*scheduler.Input, *api.Error) {
+	br := bufio.NewReaderSize(src, extract.HeadLen)
+	head, err := br.Peek(extract.HeadLen)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, readErr(err)
+	}
+	if len(head) == 0 {
+		return nil, Invalid("file", "the file is empty")
+	}
+	kind, mediaType := extract.Detect(head)
+	switch kind {
+	case extract.KindPDF, extract.KindText:
+	case extract.KindImage:
+		if !a.OCRAvailable() {
+			return nil, api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
+				"%s images need OCR, and no OCR backend is running on this deployment; send a PDF with a text layer, plain text or Markdown", mediaType).
+				With("detected_type", mediaType)
+		}
+	default:
+		return nil, api.Errorf(http.StatusUnsupportedMediaType, api.CodeUnsupportedMediaType,
+			"the file's content is not a supported document type (PDF, image, plain text, Markdown), whatever its name says")
+	}
+	key := "jobs/" + id + "/input"
+	info, err := a.blobs.Put(ctx, key, br, limit)
+	var tooLarge *blob.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, TooLarge(max(sizeHint, tooLarge.Read), tooLarge.Limit)
+	}
+	if err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			a.reqLog.ErrorContext(ctx, "storing upload", "error", err)
+			return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "document storage is unavailable; nothing was accepted")
+		}
+		return nil, readErr(err)
+	}
+	in := &scheduler.Input{Key: key, MediaType: mediaType, Size: info.Size, SHA256: info.SHA256, Filename: SanitizeFilename(filename)}
+	switch kind {
+	case extract.KindText:
+		in.Pages = 1
+		return in, nil
+	case extract.KindImage:
+		return a.inspectImage(ctx, in)
+	}
+	path, err := a.blobs.Path(key)
+	if err != nil {
+		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "storing the upload failed")
+	}
+	pi, err := a.inspector.Inspect(ctx, path)
+	switch {
+	case errors.Is(err, extract.ErrEncrypted):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the PDF is encrypted; remove the password and send it again")
+	case errors.Is(err, extract.ErrCorrupt):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the PDF is damaged and cannot be opened")
+	case err != nil:
+		a.reqLog.ErrorContext(ctx, "inspecting PDF", "error", err)
+		return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the PDF engine is unavailable")
+	}
+	if pi.Pages == 0 {
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the PDF has no pages")
+	}
+	if pi.Pages > a.MaxPages {
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeTooManyPages, "the PDF has %d pages; the limit is %d", pi.Pages, a.MaxPages).
+			With("page_count", pi.Pages).With("max_pages", a.MaxPages)
+	}
+	in.Pages = pi.Pages
+	return in, nil
+}
+
+// inspectImage reads only the image's headers: its pixel count and pages are
+// checked before any pixel is decoded, so a decompression bomb costs nothing.
+func (a *App) inspectImage(ctx context.Context, in *scheduler.Input) (*scheduler.Input, *api.Error) {
+	rc, info, err := a.blobs.Open(ctx, in.Key)
+	if err != nil {
+		return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "document storage is unavailable")
+	}
+	defer rc.Close()
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "document storage cannot read at offsets")
+	}
+	ii, err := extract.InspectImage(ctx, ra, info.Size, a.ImageLimits())
+	switch {
+	case errors.Is(err, extract.ErrImageTooLarge):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the image has too many pixels to decode safely").
+			With("max_pixels", a.ImageLimits().MaxPixels)
+	case errors.Is(err, extract.ErrTooManyPages):
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeTooManyPages, "the image has more pages than allowed").
+			With("max_pages", a.ImageLimits().MaxPages)
+	case err != nil:
+		return nil, api.Errorf(http.StatusUnprocessableEntity, api.CodeUnprocessableDocument, "the image cannot be read: %v", err)
+	}
+	in.Pages = ii.Pages
+	return in, nil
+}
+
+// CheckJob validates normalised options against the stored input, and asks
+// the policy again with the options and the size: authz only saw the route.
+func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Job) *api.Error {
+	opts := job.Options
+	if opts.OCR == scheduler.OCRForce && !a.OCRAvailable() {
+		return Invalid("ocr", "ocr=force needs an OCR backend, and none is running on this deployment; use auto or off")
+	}
+	if opts.OCR == scheduler.OCROff && strings.HasPrefix(job.Input.MediaType, "image/") {
+		return Invalid("ocr", "an image can only be read with OCR; ocr=off cannot be honoured")
+	}
+	selected, err := scheduler.SelectPages(opts.Pages, job.Input.Pages)
+	if err != nil {
+		return Invalid("pages", "%v", err).With("page_count", job.Input.Pages)
+	}
+	job.Progress = scheduler.Progress{PagesTotal: len(selected)}
+	d, err := a.auth.policy.Decide(ctx, tiers.Input{
+		Tier: id.Tier, Tenant: id.Tenant, Method: http.MethodPost, Route: "/api/v1/documents",
+		Options: tiers.Options{Device: opts.Device}, Size: job.Input.Size,
+	})
+	if err != nil {
+		a.reqLog.ErrorContext(ctx, "evaluating tier policy", "error", err)
+		return api.Errorf(http.StatusInternalServerError, api.CodeInternal, "the request could not be authorised")
+	}
+	if !d.Allow {
+		a.metrics.Denied(id.Tier, d.Reason)
+		return DenialError(d)
+	}
+	return nil
+}
+
+// Enqueue counts the document against the tenant's quota, atomically, and
+// creates the job, giving the quota back if the job cannot be stored. The
+// job's ID, input and options are set; Enqueue fills in the rest. replayed
+// is true when a concurrent request with the same Idempotency-Key won:
+// the returned job is that one and this input is deleted.
+func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision, job *scheduler.Job) (created *scheduler.Job, replayed bool, apiErr *api.Error) {
+	quota := QuotaOf(d.Limits)
+	reservedAt := time.Now()
+	res, err := a.auth.quotas.Reserve(ctx, id.Tenant, quota, 1, reservedAt)
+	switch {
+	case err != nil && a.FailOpen():
+		a.metrics.StoreError(FailOpen)
+		a.reqLog.WarnContext(ctx, "quota store failed; accepting uncounted (on_store_error open)", "error", err)
+	case err != nil:
+		a.metrics.StoreError(FailClosed)
+		a.reqLog.ErrorContext(ctx, "quota store failed; refusing (on_store_error closed)", "error", err)
+		e := api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the document quota cannot be checked right now; nothing was accepted")
+		e.RetryAfter = 1
+		return nil, false, e
+	case !res.Allowed:
+		a.metrics.Limited(id.Tier, api.CodeQuotaExceeded)
+		return nil, false, QuotaExceeded(id.Tier, string(quota.Period), res.Used, res.Limit, res.Reset)
+	}
+	job.Tenant = id.Tenant
+	job.Priority = d.Limits.Priority
+	job.Status = scheduler.StatusQueued
+	job.CreatedAt = time.Now().UTC()
+	job.Region = a.Region
+	created, err = a.jobs.Create(ctx, job)
+	if err != nil && res.Allowed {
+		if rerr := a.auth.quotas.Release(context.WithoutCancel(ctx), id.Tenant, quota, 1, reservedAt); rerr != nil {
+			a.reqLog.ErrorContext(ctx, "releasing quota reservation", "tenant", id.Tenant, "error", rerr)
+		}
+	}
+	if errors.Is(err, scheduler.ErrDuplicate) {
+		a.DiscardInput(ctx, job.ID)
+		return created, true, nil
+	}
+	if err != nil {
+		a.DiscardInput(ctx, job.ID)
+		a.reqLog.ErrorContext(ctx, "creating job", "error", err)
+		return nil, false, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable; nothing was accepted")
+	}
+	a.metrics.JobAccepted(created.Input.Size)
+	a.reqLog.InfoContext(ctx, "job accepted", "job_id", created.ID, "tenant", id.Tenant, "media_type", created.Input.MediaType,
+		"size", created.Input.Size, "pages", created.Input.Pages)
+	return created, false, nil
+}
+
+// DiscardInput deletes what a refused submission stored.
+func (a *App) DiscardInput(ctx context.Context, jobID string) {
+	a.blobs.DeletePrefix(context.WithoutCancel(ctx), "jobs/"+jobID)
+}
