@@ -14,6 +14,14 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q redis-server
 fi
 
+# Node and npm run the stock tus-js-client in the e2e tests (npm also
+# fetches the models).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "installing nodejs and npm (the e2e tests run the stock tus-js-client)"
+	sudo_if_needed apt-get update -q
+	DEBIAN_FRONTEND=noninteractive sudo_if_needed apt-get install -y -q nodejs npm
+fi
+
 # The S3-compatible server (versitygw, Apache-2.0) the upload store tests
 # run against: built once from the Go module proxy into a cache outside the
 # repository (a few minutes cold), so no test waits for it.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	tusd "github.com/tus/tusd/v2/pkg/handler"
+
+	"github.com/docstrange/mesh/uploads/index"
 )
 
 // Metadata keys the edge sets on every upload; clients may not send keys
@@ -26,14 +28,33 @@ const (
 // lockWait bounds how long Terminate waits for a PATCH in flight to let go.
 const lockWait = 5 * time.Second
 
-// Store is one upload store with its locker.
+// Store is one upload store with its locker and its expiry index.
 type Store struct {
 	composer   *tusd.StoreComposer
 	core       tusd.DataStore
 	terminater tusd.TerminaterDataStore
 	locker     tusd.Locker
+	index      index.Index
+	ttl        time.Duration
 	dir        string
 	close      func() error
+}
+
+// Config assembles a Store.
+type Config struct {
+	// Backend is tusd's store: filestore or s3store.
+	Backend Backend
+	// Locker is tusd's locker: memorylocker on one node, Redis otherwise.
+	Locker tusd.Locker
+	// Index records every upload's expiry, so expired ones are found
+	// without listing the store (S3 cannot list cheaply).
+	Index index.Index
+	// TTL is how long an upload lives after its creation.
+	TTL time.Duration
+	// Dir is the filestore's folder, "" for other stores.
+	Dir string
+	// Close, if set, stops the locker; the index is closed too.
+	Close func() error
 }
 
 // Backend is what a tusd store offers beyond the core: termination, deferred
@@ -44,13 +65,72 @@ type Backend interface {
 	UseIn(*tusd.StoreComposer)
 }
 
-// New wraps a tusd store and locker. dir is the filestore's folder ("" for
-// other stores); closeFn, if not nil, stops the locker.
-func New(store Backend, locker tusd.Locker, dir string, closeFn func() error) *Store {
+// New assembles a Store. Every upload created through it is indexed with
+// its expiry before tusd answers the creation.
+func New(cfg Config) *Store {
+	s := &Store{core: cfg.Backend, terminater: cfg.Backend, locker: cfg.Locker, index: cfg.Index, ttl: cfg.TTL, dir: cfg.Dir, close: cfg.Close}
 	c := tusd.NewStoreComposer()
-	store.UseIn(c)
-	c.UseLocker(locker)
-	return &Store{composer: c, core: store, terminater: store, locker: locker, dir: dir, close: closeFn}
+	cfg.Backend.UseIn(c)
+	// The backend registered itself as the core; creations go through the
+	// index first.
+	c.UseCore(indexedCore{DataStore: cfg.Backend, s: s})
+	c.UseLocker(cfg.Locker)
+	s.composer = c
+	return s
+}
+
+// indexedCore records each new upload in the index.
+type indexedCore struct {
+	tusd.DataStore
+	s *Store
+}
+
+// NewUpload creates the upload, then indexes it; an upload that cannot be
+// indexed is deleted again, so none escapes expiry.
+func (c indexedCore) NewUpload(ctx context.Context, info tusd.FileInfo) (tusd.Upload, error) {
+	up, err := c.DataStore.NewUpload(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	created, err := up.GetInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e := index.Entry{ID: created.ID, Owner: Owner(created), Expires: time.Now().Add(c.s.ttl)}
+	if err := c.s.index.Add(ctx, e); err != nil {
+		if terr := c.s.terminater.AsTerminatableUpload(up).Terminate(context.WithoutCancel(ctx)); terr != nil {
+			return nil, fmt.Errorf("indexing upload %q: %w (and deleting it: %v)", created.ID, err, terr)
+		}
+		return nil, fmt.Errorf("indexing upload %q: %w", created.ID, err)
+	}
+	return up, nil
+}
+
+// TTL is how long an upload lives after its creation.
+func (s *Store) TTL() time.Duration { return s.ttl }
+
+// Expire deletes, through the store and under each upload's lock, the
+// uploads whose expiry has passed, at most limit of them, and reports how
+// many it deleted.
+func (s *Store) Expire(ctx context.Context, now time.Time, limit int) (int, error) {
+	due, err := s.index.Due(ctx, now, limit)
+	if err != nil {
+		return 0, fmt.Errorf("finding expired uploads: %w", err)
+	}
+	deleted := 0
+	for _, e := range due {
+		termErr := s.Terminate(ctx, e.ID)
+		if termErr != nil && !IsNotFound(termErr) {
+			return deleted, fmt.Errorf("deleting expired upload %q: %w", e.ID, termErr)
+		}
+		if err := s.index.Remove(ctx, e.ID); err != nil {
+			return deleted, fmt.Errorf("unindexing upload %q: %w", e.ID, err)
+		}
+		if termErr == nil {
+			deleted++
+		}
+	}
+	return deleted, nil
 }
 
 // Composer is the store for tusd's handler.
@@ -97,12 +177,13 @@ func (s *Store) Terminate(ctx context.Context, id string) error {
 	return s.terminater.AsTerminatableUpload(up).Terminate(ctx)
 }
 
-// Close stops the locker's background work.
+// Close stops the locker's background work and closes the index.
 func (s *Store) Close() error {
-	if s.close == nil {
-		return nil
+	var err error
+	if s.close != nil {
+		err = s.close()
 	}
-	return s.close()
+	return errors.Join(err, s.index.Close())
 }
 
 // Owner is the tenant that created the upload.

@@ -40,7 +40,7 @@ var (
 	defaultExposed = []string{
 		"Location", "X-Request-ID", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "Idempotent-Replayed", "X-Job-ID",
 		// tus resumable uploads.
-		"Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size",
+		"Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
 	}
 )
 
@@ -76,7 +76,7 @@ type Handler struct {
 	// Location, X-Request-ID, RateLimit-Limit, RateLimit-Remaining,
 	// RateLimit-Reset, Retry-After, Idempotent-Replayed, X-Job-ID and the tus
 	// response headers (Upload-Offset, Upload-Length, Upload-Expires,
-	// Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size).
+	// Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm).
 	ExposedHeaders []string `json:"exposed_headers,omitempty"`
 	// AllowCredentials lets browsers send cookies and client certificates.
 	// Default: false. It cannot be combined with the origin "*".

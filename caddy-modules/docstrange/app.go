@@ -74,6 +74,9 @@ type App struct {
 	// Auth configures tiers, API keys, rates and quotas. Default: embedded
 	// tier data, keys and quotas in DataDir (redis store: in Redis).
 	Auth *AuthConfig `json:"auth,omitempty"`
+	// Uploads configures resumable-upload storage. Default: files in
+	// DataDir/uploads, kept 24h.
+	Uploads *UploadsConfig `json:"uploads,omitempty"`
 
 	ctx caddy.Context
 	log *slog.Logger
@@ -136,7 +139,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.provisionAuth(ctx); err != nil {
 		return err
 	}
-	if err := a.openUploads(); err != nil {
+	if err := a.openUploads(ctx); err != nil {
 		return err
 	}
 	a.metrics = newMetrics(ctx, a.jobs)
@@ -170,6 +173,7 @@ func (a *App) Start() error {
 		a.wg.Go(func() { a.agent.Run(ctx) })
 	}
 	a.wg.Go(func() { a.watchPolicy(ctx) })
+	a.wg.Go(func() { a.expireUploads(ctx) })
 	a.wg.Go(func() {
 		(&retention{jobs: a.jobs, blobs: a.blobs, every: time.Duration(a.CleanupInterval), log: a.log}).run(ctx)
 	})

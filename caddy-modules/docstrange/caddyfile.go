@@ -8,6 +8,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/dustin/go-humanize"
+
+	"github.com/docstrange/mesh/uploads/s3"
 )
 
 func init() {
@@ -44,6 +46,21 @@ func init() {
 //			on_store_error closed|open
 //			key_cache_ttl  <duration>
 //		}
+//		uploads {
+//			store            file|s3
+//			expire_after     <duration>
+//			cleanup_interval <duration>
+//			s3 {
+//				endpoint       <url>
+//				region         <region>
+//				bucket         <bucket>
+//				prefix         <key prefix>
+//				path_style     true|false
+//				access_key_env <variable>
+//				secret_key_env <variable>
+//				part_size      <size>
+//			}
+//		}
 //	}
 func parseGlobal(d *caddyfile.Dispenser, _ any) (any, error) {
 	app := new(App)
@@ -69,6 +86,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			continue
 		case "auth":
 			if err := a.unmarshalAuth(d); err != nil {
+				return err
+			}
+			continue
+		case "uploads":
+			if err := a.unmarshalUploads(d); err != nil {
 				return err
 			}
 			continue
@@ -181,6 +203,87 @@ func (a *App) unmarshalAuth(d *caddyfile.Dispenser) error {
 				return d.Errf("key_cache_ttl %q: %v", val, err)
 			}
 			a.Auth.KeyCacheTTL = ttl
+		}
+	}
+	return nil
+}
+
+func (a *App) unmarshalUploads(d *caddyfile.Dispenser) error {
+	a.Uploads = &UploadsConfig{}
+	var s3cfg s3.Config
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		if key == "s3" {
+			if err := unmarshalS3(d, &s3cfg); err != nil {
+				return err
+			}
+			continue
+		}
+		var val string
+		if !d.Args(&val) {
+			return d.ArgErr()
+		}
+		var err error
+		switch key {
+		case "store":
+			a.Uploads.Store = val
+		case "expire_after":
+			a.Uploads.ExpireAfter, err = parseDuration(val)
+		case "cleanup_interval":
+			a.Uploads.CleanupInterval, err = parseDuration(val)
+		default:
+			return d.Errf("unknown uploads option %q", key)
+		}
+		if err != nil {
+			return d.Errf("%s %q: %v", key, val, err)
+		}
+	}
+	if a.Uploads.Store == UploadStoreS3 {
+		a.Uploads.S3 = &s3cfg
+	}
+	return nil
+}
+
+// unmarshalS3 reads the s3 block; an option left empty by an unset
+// environment placeholder keeps its default.
+func unmarshalS3(d *caddyfile.Dispenser, c *s3.Config) error {
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		if len(args) > 1 {
+			return d.ArgErr()
+		}
+		val := ""
+		if len(args) == 1 {
+			val = args[0]
+		}
+		var err error
+		switch key {
+		case "endpoint":
+			c.Endpoint = val
+		case "region":
+			c.Region = val
+		case "bucket":
+			c.Bucket = val
+		case "prefix":
+			c.Prefix = val
+		case "access_key_env":
+			c.AccessKeyEnv = val
+		case "secret_key_env":
+			c.SecretKeyEnv = val
+		case "path_style":
+			c.PathStyle = val == "true" || val == "on"
+		case "part_size":
+			if val != "" {
+				var n uint64
+				n, err = humanize.ParseBytes(val)
+				c.PartSize = int64(n)
+			}
+		default:
+			return d.Errf("unknown s3 option %q", key)
+		}
+		if err != nil {
+			return d.Errf("s3 %s %q: %v", key, val, err)
 		}
 	}
 	return nil

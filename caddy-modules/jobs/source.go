@@ -76,7 +76,7 @@ func (h *Handler) readSource(w http.ResponseWriter, r *http.Request, jobID strin
 func (h *Handler) uploadInput(r *http.Request, jobID, uploadID string, limit int64) (*scheduler.Input, *api.Error) {
 	ctx := r.Context()
 	id := docstrange.IdentityOf(r)
-	store := h.app.Uploads()
+	store := h.app.UploadStore()
 	info, err := store.Info(ctx, uploadID)
 	notFound := api.Errorf(http.StatusNotFound, api.CodeUploadNotFound, "no upload %q", uploadID).With("upload_id", uploadID)
 	switch {

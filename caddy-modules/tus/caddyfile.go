@@ -3,7 +3,6 @@ package tus
 import (
 	"strconv"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -18,8 +17,6 @@ func init() {
 //
 //	docstrange_tus {
 //		max_size         <size, e.g. 1GiB>
-//		expire_after     <duration>
-//		cleanup_interval <duration>
 //		max_metadata     <bytes>
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -39,14 +36,6 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			var n uint64
 			n, err = humanize.ParseBytes(v)
 			h.MaxSize = int64(n)
-		case "expire_after":
-			var dur caddy.Duration
-			dur, err = parseDuration(v)
-			h.ExpireAfter = dur
-		case "cleanup_interval":
-			var dur caddy.Duration
-			dur, err = parseDuration(v)
-			h.CleanupInterval = dur
 		case "max_metadata":
 			h.MaxMetadata, err = strconv.Atoi(v)
 		default:
@@ -57,11 +46,6 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
-}
-
-func parseDuration(s string) (caddy.Duration, error) {
-	d, err := caddy.ParseDuration(s)
-	return caddy.Duration(d), err
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {

@@ -11,8 +11,8 @@ import (
 // envelopeWriter turns tusd's plain-text errors ("ERR_CODE: message") into
 // the API's error shape, keeping tusd's code in details.tus_code, so a tus
 // client sees the status it expects and everyone else sees the documented
-// JSON. It also advertises the expiration extension, which this handler
-// adds to tusd's.
+// JSON. It also advertises the expiration and checksum extensions, which
+// this handler adds to tusd's.
 type envelopeWriter struct {
 	http.ResponseWriter
 	r      *http.Request
@@ -28,7 +28,8 @@ func (w *envelopeWriter) WriteHeader(status int) {
 	w.status = status
 	h := w.Header()
 	if ext := h.Get("Tus-Extension"); ext != "" && !strings.Contains(ext, "expiration") {
-		h.Set("Tus-Extension", ext+",expiration")
+		h.Set("Tus-Extension", ext+",expiration,checksum")
+		h.Set(headerChecksumAlgorithm, checksumAlgorithms)
 	}
 	// Our own errors are already enveloped; only tusd writes text/plain.
 	if status < 400 || strings.HasPrefix(h.Get("Content-Type"), "application/json") {

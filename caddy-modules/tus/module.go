@@ -8,13 +8,11 @@
 package tus
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -36,10 +34,8 @@ const BasePath = "/api/v1/uploads/"
 
 // Defaults of Handler.
 const (
-	DefaultMaxSize         = 1 << 30
-	DefaultExpireAfter     = 24 * time.Hour
-	DefaultCleanupInterval = time.Minute
-	DefaultMaxMetadata     = 4 << 10
+	DefaultMaxSize     = 1 << 30
+	DefaultMaxMetadata = 4 << 10
 )
 
 // Handler is http.handlers.docstrange_tus.
@@ -47,11 +43,6 @@ type Handler struct {
 	// MaxSize is the largest upload any tier may make; each tier's own
 	// limit (policy max_file_size) applies below it. Default: 1 GiB.
 	MaxSize int64 `json:"max_size,omitempty"`
-	// ExpireAfter is how long an upload lives after its creation; the
-	// Upload-Expires header says when. Default: 24h.
-	ExpireAfter caddy.Duration `json:"expire_after,omitempty"`
-	// CleanupInterval is how often expired uploads are deleted. Default: 1m.
-	CleanupInterval caddy.Duration `json:"cleanup_interval,omitempty"`
 	// MaxMetadata bounds the Upload-Metadata header in bytes. Default: 4 KiB.
 	MaxMetadata int `json:"max_metadata,omitempty"`
 
@@ -61,9 +52,6 @@ type Handler struct {
 	tusd   *tusd.UnroutedHandler
 	routes *docstrange.Routes
 	chain  map[string]http.Handler
-
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
 // CaddyModule implements caddy.Module.
@@ -82,16 +70,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxSize == 0 {
 		h.MaxSize = DefaultMaxSize
 	}
-	if h.ExpireAfter == 0 {
-		h.ExpireAfter = caddy.Duration(DefaultExpireAfter)
-	}
-	if h.CleanupInterval == 0 {
-		h.CleanupInterval = caddy.Duration(DefaultCleanupInterval)
-	}
 	if h.MaxMetadata == 0 {
 		h.MaxMetadata = DefaultMaxMetadata
 	}
-	h.store = h.app.Uploads()
+	h.store = h.app.UploadStore()
 	h.tusd, err = tusd.NewUnroutedHandler(tusd.Config{
 		StoreComposer:             h.store.Composer(),
 		BasePath:                  BasePath,
@@ -124,25 +106,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.routes.Handle(http.MethodPatch, "/api/v1/uploads/{id}", h.owned)
 	h.routes.Handle(http.MethodDelete, "/api/v1/uploads/{id}", h.owned)
 	h.app.RegisterRoutes(h.routes)
-	h.start()
-	return nil
-}
-
-// start runs the expiry loop until Cleanup; a handler module has no Start,
-// so the loop lives from Provision to Cleanup, as caddy-ratelimit's sweeper
-// does.
-func (h *Handler) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
-	h.wg.Go(func() { h.expireLoop(ctx) })
-}
-
-// Cleanup stops the expiry loop.
-func (h *Handler) Cleanup() error {
-	if h.cancel != nil {
-		h.cancel()
-	}
-	h.wg.Wait()
 	return nil
 }
 
@@ -151,10 +114,6 @@ func (h *Handler) Validate() error {
 	switch {
 	case h.MaxSize < 0:
 		return fmt.Errorf("max_size %d: must be positive", h.MaxSize)
-	case h.ExpireAfter < caddy.Duration(time.Second):
-		return fmt.Errorf("expire_after %s: must be at least 1s", time.Duration(h.ExpireAfter))
-	case h.CleanupInterval < caddy.Duration(100*time.Millisecond):
-		return fmt.Errorf("cleanup_interval %s: must be at least 100ms", time.Duration(h.CleanupInterval))
 	case h.MaxMetadata < 256:
 		return fmt.Errorf("max_metadata %d: must be at least 256", h.MaxMetadata)
 	}
@@ -190,7 +149,18 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, apiErr)
 		return
 	}
-	w.Header().Set("Upload-Expires", time.Now().Add(time.Duration(h.ExpireAfter)).UTC().Format(http.TimeFormat))
+	// creation-with-upload: the first chunk's checksum is checked as a
+	// PATCH's would be.
+	if r.ContentLength != 0 && r.Header.Get("Upload-Checksum") != "" {
+		verified, cleanup, apiErr := h.verifyChecksum(r)
+		if apiErr != nil {
+			api.WriteError(w, apiErr)
+			return
+		}
+		defer cleanup()
+		r = verified
+	}
+	w.Header().Set("Upload-Expires", time.Now().Add(h.store.TTL()).UTC().Format(http.TimeFormat))
 	h.chain[http.MethodPost].ServeHTTP(w, stripBase(r, ""))
 }
 
@@ -199,5 +169,4 @@ var (
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
-	_ caddy.CleanerUpper          = (*Handler)(nil)
 )

@@ -133,6 +133,13 @@ func (h *Handler) owned(w http.ResponseWriter, r *http.Request) {
 			api.WriteError(w, apiErr)
 			return
 		}
+		verified, cleanup, apiErr := h.verifyChecksum(r)
+		if apiErr != nil {
+			api.WriteError(w, apiErr)
+			return
+		}
+		defer cleanup()
+		r = verified
 	}
 	h.chain[r.Method].ServeHTTP(w, stripBase(r, uploadID))
 }
@@ -204,5 +211,5 @@ func (h *Handler) expiry(info tusd.FileInfo) time.Time {
 		// Not one of ours: expire it.
 		return time.Time{}
 	}
-	return created.Add(time.Duration(h.ExpireAfter)).UTC()
+	return created.Add(h.store.TTL()).UTC()
 }
