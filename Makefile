@@ -64,10 +64,12 @@ test-go:
 $(OCRBENCH): $(GO_SOURCES)
 	$(GO) build -ldflags "-X 'main.buildVersion=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-ocrbench
 
-## bench: API load against Caddy's static route, then OCR against Tesseract
-## (both in one run); every verdict is printed before the exit status.
+## bench: API load against Caddy's static route, then OCR against Tesseract,
+## then tus uploads against stock tusd (all in one run); every verdict is
+## printed before the exit status.
 bench: $(EDGE) $(BENCH) $(ONNX) $(OCRBENCH) $(MODEL_FILES)
-	@rc=0; ./scripts/bench.sh || rc=$$?; ./scripts/ocrbench.sh || rc=$$?; exit $$rc
+	@rc=0; ./scripts/bench.sh || rc=$$?; ./scripts/ocrbench.sh || rc=$$?; \
+	  ./scripts/uploadbench.sh || rc=$$?; exit $$rc
 
 lint:
 	$(GO) vet ./...
