@@ -2,6 +2,7 @@ package docstrange
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -37,6 +38,19 @@ func (rt *Routes) Handle(method, path string, fn http.HandlerFunc) {
 		})
 	}
 	rt.allowed[path] = append(rt.allowed[path], method)
+}
+
+// Patterns lists the "METHOD /path" patterns served, for documentation
+// checks.
+func (rt *Routes) Patterns() []string {
+	var out []string
+	for path, methods := range rt.allowed {
+		for _, m := range methods {
+			out = append(out, m+" "+path)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ServeHTTP routes r, or hands it to next when no pattern matches.

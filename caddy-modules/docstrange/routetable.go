@@ -2,6 +2,7 @@ package docstrange
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -40,4 +41,17 @@ func (a *App) MatchRoute(r *http.Request) (method, route string, ok bool) {
 		return "", pattern, true
 	}
 	return "", "", false
+}
+
+// RoutePatterns lists every "METHOD /path" pattern the app's handler
+// modules registered, sorted.
+func (a *App) RoutePatterns() []string {
+	a.routes.mu.RLock()
+	defer a.routes.mu.RUnlock()
+	var out []string
+	for _, rt := range a.routes.list {
+		out = append(out, rt.Patterns()...)
+	}
+	sort.Strings(out)
+	return out
 }
