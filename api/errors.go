@@ -37,6 +37,7 @@ const (
 	CodeBackendUnavailable    = "BACKEND_UNAVAILABLE"
 	CodeDependencyUnavailable = "DEPENDENCY_UNAVAILABLE"
 	CodeCanceled              = "CANCELED"
+	CodeIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
 	// Resumable uploads (tus).
 	CodeUploadNotFound       = "UPLOAD_NOT_FOUND"
 	CodeUploadExpired        = "UPLOAD_EXPIRED"

@@ -282,8 +282,12 @@ func TestCancel(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	s := startStack(t, "DOCSTRANGE_WORKERS=-1")
-	send := func() (*response, api.Job) {
-		body, ct := multipartBody(t, "hello.pdf", readFile(t, helloPDF), nil)
+	send := func(fields ...string) (*response, api.Job) {
+		f := map[string]string{}
+		for i := 0; i+1 < len(fields); i += 2 {
+			f[fields[i]] = fields[i+1]
+		}
+		body, ct := multipartBody(t, "hello.pdf", readFile(t, helloPDF), f)
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.base+"/api/v1/documents", body)
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("Idempotency-Key", "order-42")
@@ -297,6 +301,21 @@ func TestIdempotencyKey(t *testing.T) {
 	if r1.status != 202 || r2.status != 202 || j1.JobID == "" || j1.JobID != j2.JobID || r2.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("first %d %s, second %d %s", r1.status, r1.body, r2.status, r2.body)
 	}
+	// The same options spelled differently are the same request.
+	if r, j := send("output_formats", "markdown"); r.status != 202 || j.JobID != j1.JobID {
+		t.Fatalf("same request, options spelled out: %d %s", r.status, r.body)
+	}
+	// The same key for other options, or another document, is refused.
+	r3, _ := send("pages", "1")
+	env := wantError(t, r3, http.StatusUnprocessableEntity, api.CodeIdempotencyKeyReused)
+	if env.Error.Details["job_id"] != j1.JobID {
+		t.Fatalf("422 details %v", env.Error.Details)
+	}
+	body, ct := multipartBody(t, "other.txt", []byte("another document"), nil)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.base+"/api/v1/documents", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Idempotency-Key", "order-42")
+	wantError(t, s.do(req), http.StatusUnprocessableEntity, api.CodeIdempotencyKeyReused)
 }
 
 func TestResultExpires(t *testing.T) {

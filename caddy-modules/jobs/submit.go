@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 
 	"github.com/rs/xid"
 
@@ -74,10 +75,12 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, invalid("Idempotency-Key", "the Idempotency-Key header is longer than %d bytes", maxIdempotencyKey))
 		return
 	}
+	// A repeated key is answered only once the body is read: the same
+	// request replays the first job, a different one is refused.
+	var prev *scheduler.Job
 	if idem != "" {
-		if prev, err := h.app.Jobs().FindIdempotent(ctx, id.Tenant, idem); err == nil {
-			h.replay(w, prev)
-			return
+		if j, err := h.app.Jobs().FindIdempotent(ctx, id.Tenant, idem); err == nil {
+			prev = j
 		}
 	}
 	jobID := "job_" + xid.New().String()
@@ -97,6 +100,11 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, apiErr)
 		return
 	}
+	if prev != nil {
+		h.app.DiscardInput(ctx, jobID)
+		h.replayIfSame(w, prev, job)
+		return
+	}
 	job.ID, job.IdempotencyKey, job.RequestID = jobID, idem, requestID(r)
 	created, replayed, apiErr := h.app.Enqueue(ctx, id, decision, job)
 	switch {
@@ -104,11 +112,25 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.app.DiscardInput(ctx, jobID)
 		api.WriteError(w, apiErr)
 	case replayed:
-		h.replay(w, created)
+		// A concurrent request with the same key won.
+		h.replayIfSame(w, created, job)
 	default:
 		w.Header().Set("Location", "/api/v1/jobs/"+created.ID)
 		writeJSON(w, http.StatusAccepted, view(created))
 	}
+}
+
+// replayIfSame answers a repeated Idempotency-Key: the first job when the
+// request is the same (same content, same normalised options), 422 when the
+// key is reused for something else.
+func (h *Handler) replayIfSame(w http.ResponseWriter, prev, job *scheduler.Job) {
+	if prev.Input.SHA256 == job.Input.SHA256 && reflect.DeepEqual(prev.Options, job.Options) {
+		h.replay(w, prev)
+		return
+	}
+	api.WriteError(w, api.Errorf(http.StatusUnprocessableEntity, api.CodeIdempotencyKeyReused,
+		"this Idempotency-Key was used for a different request (job %s); use a new key for a new document or new options", prev.ID).
+		With("job_id", prev.ID).With("field", "Idempotency-Key"))
 }
 
 // replay answers a repeated Idempotency-Key with the job it created.
