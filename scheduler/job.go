@@ -71,6 +71,10 @@ type Job struct {
 	// worker logs.
 	RequestID      string `json:"request_id,omitempty"`
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// DedupeKey is set by the edge at accept (see DedupeKey): once the job
+	// succeeded, a later identical submission in the same scope is answered
+	// with it through Store.FindDedupe instead of running again.
+	DedupeKey string `json:"dedupe_key,omitempty"`
 	// CancelRequested is set by DELETE; the worker holding the job aborts.
 	CancelRequested bool      `json:"cancel_requested,omitempty"`
 	Error           *JobError `json:"error,omitempty"`

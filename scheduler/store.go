@@ -18,6 +18,15 @@ type Store interface {
 	// FindIdempotent returns the tenant's job created with key, or
 	// ErrNotFound.
 	FindIdempotent(ctx context.Context, tenant, key string) (*Job, error)
+	// FindDedupe returns the newest job (in id order, as List) whose
+	// DedupeKey is key and which is Reusable now, or ErrNotFound. A job
+	// that failed, was canceled, is due for expiry, was expired by
+	// retention or was deleted is never returned. The key carries its
+	// scope (see DedupeKey), so FindDedupe takes no tenant. A store may
+	// index only the newest succeeded job of a key: when that one stops
+	// being reusable before an older one does, the answer is ErrNotFound,
+	// a cache miss and never a wrong job.
+	FindDedupe(ctx context.Context, key string) (*Job, error)
 	// List returns the tenant's jobs newest first. Cursor is the NextCursor
 	// of the previous page, empty for the first.
 	List(ctx context.Context, tenant string, cursor string, limit int) (ListPage, error)

@@ -43,6 +43,7 @@ type Store struct {
 	jobs     map[string]*scheduler.Job
 	byTenant map[string][]string // ids ascending
 	idem     map[string]string   // tenant \x00 key → id
+	dedupe   map[string][]string // DedupeKey → ids ascending of succeeded jobs
 	q        queue
 	subs     map[string]map[chan *scheduler.Job]struct{}
 	// wake is closed and replaced whenever a job becomes claimable.
@@ -57,6 +58,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		jobs:     map[string]*scheduler.Job{},
 		byTenant: map[string][]string{},
 		idem:     map[string]string{},
+		dedupe:   map[string][]string{},
 		q:        newQueue(),
 		subs:     map[string]map[chan *scheduler.Job]struct{}{},
 		wake:     make(chan struct{}),
@@ -144,6 +146,7 @@ func (s *Store) index(j *scheduler.Job) {
 	if j.IdempotencyKey != "" {
 		s.idem[idemKey(j.Tenant, j.IdempotencyKey)] = j.ID
 	}
+	s.indexDedupe(j)
 }
 
 // lock takes the mutex unless the store is closed.
@@ -263,6 +266,7 @@ func (s *Store) unindex(j *scheduler.Job) {
 	if j.IdempotencyKey != "" && s.idem[idemKey(j.Tenant, j.IdempotencyKey)] == j.ID {
 		delete(s.idem, idemKey(j.Tenant, j.IdempotencyKey))
 	}
+	s.unindexDedupe(j)
 }
 
 // Get implements scheduler.Store.
@@ -334,7 +338,9 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) e
 		return nil, err
 	}
 	next.ID, next.Tenant = cur.ID, cur.Tenant
+	s.unindexDedupe(cur)
 	s.jobs[id] = next
+	s.indexDedupe(next)
 	s.publishLocked(next)
 	s.mu.Unlock()
 	if err := s.persist(id); err != nil {

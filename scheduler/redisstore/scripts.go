@@ -12,12 +12,15 @@ import "github.com/redis/go-redis/v9"
 // the same clock.
 
 // createScript stores the record, its indexes and the queue entry, unless
-// the idempotency key or the id is taken.
+// the idempotency key or the id is taken. A job created already reusable
+// gets its dedupe entry too.
 //
-// KEYS: job, idem ("" when none), tenant, stream, entries, expires.
+// KEYS: job, idem ("" when none), tenant, stream, entries, expires, dedupe
+// ("" when none).
 // ARGV: json, id, tkey, ikey, expires score ("" when none), record
-// expire-at unix seconds, job key prefix.
-var createScript = redis.NewScript(`
+// expire-at unix seconds, job key prefix, dedupe expire-at unix ms ("" when
+// none).
+var createScript = redis.NewScript(linkDedupeLua + `
 if ARGV[4] ~= '' then
   local prev = redis.call('GET', KEYS[2])
   if prev then
@@ -36,6 +39,7 @@ if ARGV[5] ~= '' then
   redis.call('EXPIREAT', KEYS[1], ARGV[6])
   if ARGV[4] ~= '' then redis.call('EXPIREAT', KEYS[2], ARGV[6]) end
 end
+if KEYS[7] ~= '' then link_dedupe(KEYS[7], KEYS[1], ARGV[2], ARGV[8], ARGV[7]) end
 return {'ok', entry}
 `)
 
@@ -44,11 +48,12 @@ return {'ok', entry}
 // KEYS: job, stream, entries, leases, tokens, expires.
 // ARGV: id, group.
 var deleteScript = redis.NewScript(`
-local f = redis.call('HMGET', KEYS[1], 'tkey', 'ikey')
+local f = redis.call('HMGET', KEYS[1], 'tkey', 'ikey', 'dkey')
 if f[1] then redis.call('ZREM', f[1], ARGV[1]) end
 if f[2] and f[2] ~= '' and redis.call('GET', f[2]) == ARGV[1] then
   redis.call('DEL', f[2])
 end
+if f[3] and redis.call('GET', f[3]) == ARGV[1] then redis.call('DEL', f[3]) end
 local entry = redis.call('HGET', KEYS[3], ARGV[1])
 if entry then
   redis.call('XACK', KEYS[2], ARGV[2], entry)

@@ -4,9 +4,12 @@
 //
 // Layout under Config.Prefix:
 //
-//	job:{id}        hash: json (the Job), tkey and ikey (its index keys)
+//	job:{id}        hash: json (the Job), tkey, ikey and dkey (its index
+//	                keys; dkey only while it has a dedupe entry)
 //	tenant:{t}      sorted set, score 0, members are ids: List, by id
 //	idem:{n}:{t}:{k} string: the id created with idempotency key k
+//	dedupe:{k}      string: the id of the newest reusable job with
+//	                DedupeKey k, expiring at that job's ExpiresAt
 //	expires         sorted set, score ExpiresAt in µs: Expired
 //	queue           stream with one entry {id} per queued job, read through
 //	                the consumer group Config.ConsumerGroup
@@ -134,13 +137,14 @@ func (s *Store) Create(ctx context.Context, job *scheduler.Job) (*scheduler.Job,
 	if j.IdempotencyKey != "" {
 		ikey = s.idemKey(j.Tenant, j.IdempotencyKey)
 	}
+	link := s.dedupeLink(j, time.Now())
 	if !j.ExpiresAt.IsZero() {
 		score = strconv.FormatInt(j.ExpiresAt.UnixMicro(), 10)
 		expireAt = strconv.FormatInt(j.ExpiresAt.Add(s.grace).Unix(), 10)
 	}
-	keys := []string{s.jobKey(j.ID), ikey, s.tenantKey(j.Tenant), s.key("queue"), s.key("entries"), s.key("expires")}
+	keys := []string{s.jobKey(j.ID), ikey, s.tenantKey(j.Tenant), s.key("queue"), s.key("entries"), s.key("expires"), link}
 	res, err := createScript.Run(ctx, s.rdb, keys,
-		data, j.ID, s.tenantKey(j.Tenant), ikey, score, expireAt, s.key("job:")).StringSlice()
+		data, j.ID, s.tenantKey(j.Tenant), ikey, score, expireAt, s.key("job:"), dedupeExpireAt(j)).StringSlice()
 	if err != nil {
 		return nil, s.fail(fmt.Sprintf("creating job %q", j.ID), err)
 	}

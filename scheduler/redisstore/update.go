@@ -22,7 +22,8 @@ type errFn struct{ err error }
 func (e errFn) Error() string { return e.err.Error() }
 
 // Update reads the job under WATCH, applies fn, and writes the result,
-// its ExpiresAt index and record TTL, and the pub/sub event in one MULTI.
+// its ExpiresAt index and record TTL, its dedupe entry, and the pub/sub
+// event in one MULTI.
 // When another writer got in between, it starts over, so fn may run more
 // than once and must only change the job it is given.
 func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) error) (*scheduler.Job, error) {
@@ -60,7 +61,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) e
 func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*scheduler.Job) error) (*scheduler.Job, error) {
 	var out *scheduler.Job
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-		vals, err := tx.HMGet(ctx, key, "json", "ikey").Result()
+		vals, err := tx.HMGet(ctx, key, "json", "ikey", "dkey").Result()
 		if err != nil {
 			return err
 		}
@@ -69,6 +70,7 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 			return scheduler.ErrNotFound
 		}
 		ikey, _ := vals[1].(string)
+		dkey, _ := vals[2].(string)
 		j, err := decode(data)
 		if err != nil {
 			return err
@@ -81,6 +83,7 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 			return errors.New("fn must not change the id or the tenant")
 		}
 		normalize(j)
+		link := s.dedupeLink(j, time.Now())
 		enc, err := json.Marshal(j)
 		if err != nil {
 			return fmt.Errorf("encoding: %w", err)
@@ -100,6 +103,14 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 				if ikey != "" {
 					p.ExpireAt(ctx, ikey, at)
 				}
+			}
+			// A script in a MULTI runs with it, so the entry changes
+			// with the record or not at all.
+			if dkey != "" && dkey != link {
+				unlinkDedupeScript.Eval(ctx, p, []string{dkey, key}, id)
+			}
+			if link != "" {
+				linkDedupeScript.Eval(ctx, p, []string{link, key}, id, dedupeExpireAt(j), s.key("job:"))
 			}
 			p.Publish(ctx, s.eventsChannel(id), enc)
 			return nil

@@ -99,6 +99,8 @@ func testClosed(t *testing.T, h *harness) {
 	requireErr(t, err, scheduler.ErrClosed, "Get after Close")
 	_, err = b.Create(t.Context(), newJob(j.Tenant))
 	requireErr(t, err, scheduler.ErrClosed, "Create after Close")
+	_, err = b.FindDedupe(t.Context(), scheduler.DedupeKey(j.Tenant, j.Input.SHA256, j.Options))
+	requireErr(t, err, scheduler.ErrClosed, "FindDedupe after Close")
 	_, err = claim(t, b, "c3", time.Minute, wait)
 	requireErr(t, err, scheduler.ErrClosed, "Claim after Close")
 }

@@ -10,6 +10,7 @@ import (
 
 var persistCases = []testCase{
 	{"ReopenKeepsJobsAndQueue", testReopen},
+	{"ReopenKeepsDedupeIndex", testReopenDedupe},
 }
 
 // testReopen is DESIGN §1's promise: a restart loses no accepted job, and a

@@ -22,6 +22,8 @@
 //   - Ack removes the queue entry only; the record stays until Delete.
 //   - A lease past its deadline may be reclaimed by the next Claim; the suite
 //     never asserts what Extend does in the gap before that happens.
+//   - FindDedupe judges ExpiresAt by the backend's clock, the one
+//     WithAdvance moves.
 //
 // Hooks: WithReopen (persistence), WithAdvance (fake clock) and WithLeaseTTL
 // (how short a lease the expiry tests use).
@@ -99,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Backend, opts ...Option
 	}{
 		{"Store", storeCases},
 		{"Queue", queueCases},
+		{"Dedupe", dedupeCases},
 		{"Persistence", persistCases},
 	}
 	for _, g := range groups {
@@ -170,6 +173,7 @@ func fullJob(tenant string) *scheduler.Job {
 	j.Device = scheduler.DeviceGPU
 	j.Region = "eu-west"
 	j.IdempotencyKey = "idem-" + xid.New().String()
+	j.DedupeKey = scheduler.DedupeKey(tenant, j.Input.SHA256, j.Options)
 	j.CancelRequested = true
 	j.Error = &scheduler.JobError{Code: "OCR_FAILED", Message: "backend crashed"}
 	j.ResultKey = "results/" + j.ID + ".json"
