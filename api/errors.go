@@ -30,6 +30,7 @@ const (
 	CodeRateLimitExceeded     = "RATE_LIMIT_EXCEEDED"
 	CodeQuotaExceeded         = "QUOTA_EXCEEDED"
 	CodeURLNotAllowed         = "URL_NOT_ALLOWED"
+	CodeURLFetchFailed        = "URL_FETCH_FAILED"
 	CodeInternal              = "INTERNAL_ERROR"
 	CodeProcessingError       = "PROCESSING_ERROR"
 	CodeOCRFailed             = "OCR_FAILED"

@@ -23,26 +23,29 @@ type JobError struct {
 
 // Job is the public view of a job (GET /api/v1/jobs/{id}).
 type Job struct {
-	ID              string    `json:"id"`
-	JobID           string    `json:"job_id"`
-	Status          string    `json:"status"`
-	Progress        Progress  `json:"progress"`
-	Attempts        int       `json:"attempts"`
-	Backend         string    `json:"backend,omitempty"`
-	Device          string    `json:"device,omitempty"`
-	Region          string    `json:"region,omitempty"`
-	Filename        string    `json:"filename,omitempty"`
-	MediaType       string    `json:"media_type,omitempty"`
-	Size            int64     `json:"size"`
-	SHA256          string    `json:"sha256,omitempty"`
-	OutputFormats   []string  `json:"output_formats"`
-	CancelRequested bool      `json:"cancel_requested,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	StartedAt       time.Time `json:"started_at,omitzero"`
-	FinishedAt      time.Time `json:"finished_at,omitzero"`
-	ExpiresAt       time.Time `json:"expires_at,omitzero"`
-	Error           *JobError `json:"error,omitempty"`
-	Links           Links     `json:"links"`
+	ID              string   `json:"id"`
+	JobID           string   `json:"job_id"`
+	Status          string   `json:"status"`
+	Progress        Progress `json:"progress"`
+	Attempts        int      `json:"attempts"`
+	Backend         string   `json:"backend,omitempty"`
+	Device          string   `json:"device,omitempty"`
+	Region          string   `json:"region,omitempty"`
+	Filename        string   `json:"filename,omitempty"`
+	MediaType       string   `json:"media_type,omitempty"`
+	Size            int64    `json:"size"`
+	SHA256          string   `json:"sha256,omitempty"`
+	OutputFormats   []string `json:"output_formats"`
+	CancelRequested bool     `json:"cancel_requested,omitempty"`
+	// Cached marks a submission answered with an earlier job of the same
+	// tenant for the same content and options, whose result is ready.
+	Cached     bool      `json:"cached,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	Error      *JobError `json:"error,omitempty"`
+	Links      Links     `json:"links"`
 }
 
 // JobList is one page of GET /api/v1/jobs.

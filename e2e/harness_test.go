@@ -161,6 +161,9 @@ func startStack(t *testing.T, extraEnv ...string) *stack {
 		"DOCSTRANGE_ADMIN_PORT="+strconv.Itoa(adminPort),
 		"DOCSTRANGE_HTTPS_PORT="+strconv.Itoa(httpsPort),
 		"DOCSTRANGE_ADMIN_TOKEN="+adminToken,
+		// Most tests submit the same document again and again and expect
+		// it to run; TestDedupe turns dedupe back on.
+		"DOCSTRANGE_DEDUPE=off",
 	)
 	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {
 		// The edge was built with -cover: its counters join the run's.

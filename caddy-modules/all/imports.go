@@ -11,6 +11,7 @@ import (
 	_ "github.com/docstrange/mesh/caddy-modules/authn"
 	_ "github.com/docstrange/mesh/caddy-modules/authz"
 	_ "github.com/docstrange/mesh/caddy-modules/cors"
+	_ "github.com/docstrange/mesh/caddy-modules/docs"
 	_ "github.com/docstrange/mesh/caddy-modules/docstrange"
 	_ "github.com/docstrange/mesh/caddy-modules/hsts"
 	_ "github.com/docstrange/mesh/caddy-modules/instrument"

@@ -169,12 +169,36 @@ func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Jo
 	return nil
 }
 
+// Enqueued is what Enqueue did.
+type Enqueued struct {
+	// Job is the new job, or the earlier one answering for it.
+	Job *scheduler.Job
+	// Replayed: a concurrent request with the same Idempotency-Key won,
+	// and Job is that one.
+	Replayed bool
+	// Cached: the tenant already has a finished job for the same content
+	// and options, and Job is that one; nothing new runs or is counted.
+	Cached bool
+}
+
 // Enqueue counts the document against the tenant's quota, atomically, and
 // creates the job, giving the quota back if the job cannot be stored. The
-// job's ID, input and options are set; Enqueue fills in the rest. replayed
-// is true when a concurrent request with the same Idempotency-Key won:
-// the returned job is that one and this input is deleted.
-func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision, job *scheduler.Job) (created *scheduler.Job, replayed bool, apiErr *api.Error) {
+// job's ID, input and options are set; Enqueue fills in the rest. When
+// Replayed or Cached, this job's input is deleted.
+func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision, job *scheduler.Job) (Enqueued, *api.Error) {
+	if a.Dedupe == DedupeTenant {
+		job.DedupeKey = scheduler.DedupeKey(id.Tenant, job.Input.SHA256, job.Options)
+		prev, err := a.jobs.FindDedupe(ctx, job.DedupeKey)
+		switch {
+		case err == nil && prev.Tenant == id.Tenant:
+			a.DiscardInput(ctx, job.ID)
+			a.metrics.DedupeHit()
+			return Enqueued{Job: prev, Cached: true}, nil
+		case err != nil && !errors.Is(err, scheduler.ErrNotFound):
+			// A failing lookup only costs the work dedupe would save.
+			a.reqLog.WarnContext(ctx, "looking up an earlier result", "error", err)
+		}
+	}
 	quota := QuotaOf(d.Limits)
 	reservedAt := time.Now()
 	res, err := a.auth.quotas.Reserve(ctx, id.Tenant, quota, 1, reservedAt)
@@ -187,17 +211,17 @@ func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision,
 		a.reqLog.ErrorContext(ctx, "quota store failed; refusing (on_store_error closed)", "error", err)
 		e := api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the document quota cannot be checked right now; nothing was accepted")
 		e.RetryAfter = 1
-		return nil, false, e
+		return Enqueued{}, e
 	case !res.Allowed:
 		a.metrics.Limited(id.Tier, api.CodeQuotaExceeded)
-		return nil, false, QuotaExceeded(id.Tier, string(quota.Period), res.Used, res.Limit, res.Reset)
+		return Enqueued{}, QuotaExceeded(id.Tier, string(quota.Period), res.Used, res.Limit, res.Reset)
 	}
 	job.Tenant = id.Tenant
 	job.Priority = d.Limits.Priority
 	job.Status = scheduler.StatusQueued
 	job.CreatedAt = time.Now().UTC()
 	job.Region = a.Region
-	created, err = a.jobs.Create(ctx, job)
+	created, err := a.jobs.Create(ctx, job)
 	if err != nil && res.Allowed {
 		if rerr := a.auth.quotas.Release(context.WithoutCancel(ctx), id.Tenant, quota, 1, reservedAt); rerr != nil {
 			a.reqLog.ErrorContext(ctx, "releasing quota reservation", "tenant", id.Tenant, "error", rerr)
@@ -205,17 +229,17 @@ func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision,
 	}
 	if errors.Is(err, scheduler.ErrDuplicate) {
 		a.DiscardInput(ctx, job.ID)
-		return created, true, nil
+		return Enqueued{Job: created, Replayed: true}, nil
 	}
 	if err != nil {
 		a.DiscardInput(ctx, job.ID)
 		a.reqLog.ErrorContext(ctx, "creating job", "error", err)
-		return nil, false, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable; nothing was accepted")
+		return Enqueued{}, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable; nothing was accepted")
 	}
 	a.metrics.JobAccepted(created.Input.Size)
 	a.reqLog.InfoContext(ctx, "job accepted", "job_id", created.ID, "tenant", id.Tenant, "media_type", created.Input.MediaType,
 		"size", created.Input.Size, "pages", created.Input.Pages)
-	return created, false, nil
+	return Enqueued{Job: created}, nil
 }
 
 // DiscardInput deletes what a refused submission stored.

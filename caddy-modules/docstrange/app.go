@@ -77,6 +77,13 @@ type App struct {
 	// Uploads configures resumable-upload storage. Default: files in
 	// DataDir/uploads, kept 24h.
 	Uploads *UploadsConfig `json:"uploads,omitempty"`
+	// Dedupe is "tenant" (a tenant's repeated submission of the same
+	// content with the same options is answered with its earlier finished
+	// job, cached: true) or "off". Default: tenant.
+	Dedupe string `json:"dedupe,omitempty"`
+	// URLSources is the policy for documents fetched by URL. Default: any
+	// public address, 30s, 5 redirects.
+	URLSources *URLSourcesConfig `json:"url_sources,omitempty"`
 
 	ctx caddy.Context
 	log *slog.Logger
@@ -141,6 +148,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	if err := a.openUploads(ctx); err != nil {
 		return err
+	}
+	if a.URLSources != nil {
+		if err := a.URLSources.check(); err != nil {
+			return err
+		}
 	}
 	a.metrics = newMetrics(ctx, a.jobs)
 	if a.BackendsDir != "" {

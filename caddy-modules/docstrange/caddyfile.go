@@ -39,12 +39,19 @@ func init() {
 //		backends_dir     <path>
 //		ocr_backend      <name>
 //		render_dpi       <n>
+//		dedupe           tenant|off
 //		auth {
 //			tiers_file     <path>
 //			pepper_env     <variable>
 //			pepper_file_env <variable>
 //			on_store_error closed|open
 //			key_cache_ttl  <duration>
+//		}
+//		url_sources {
+//			allow         <host|*.domain|CIDR>...
+//			deny          <host|*.domain|CIDR>...
+//			timeout       <duration>
+//			max_redirects <n>
 //		}
 //		uploads {
 //			store            file|s3
@@ -94,6 +101,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			continue
+		case "url_sources":
+			if err := a.unmarshalURLSources(d); err != nil {
+				return err
+			}
+			continue
 		}
 		var val string
 		if !d.Args(&val) {
@@ -107,6 +119,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			a.Store = val
 		case "region":
 			a.Region = val
+		case "dedupe":
+			a.Dedupe = val
 		case "backends_dir":
 			a.BackendsDir = val
 		case "ocr_backend":
@@ -240,6 +254,36 @@ func (a *App) unmarshalUploads(d *caddyfile.Dispenser) error {
 	}
 	if a.Uploads.Store == UploadStoreS3 {
 		a.Uploads.S3 = &s3cfg
+	}
+	return nil
+}
+
+func (a *App) unmarshalURLSources(d *caddyfile.Dispenser) error {
+	a.URLSources = &URLSourcesConfig{}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		var err error
+		switch key {
+		case "allow":
+			a.URLSources.Allow = append(a.URLSources.Allow, splitHosts(args)...)
+		case "deny":
+			a.URLSources.Deny = append(a.URLSources.Deny, splitHosts(args)...)
+		case "timeout", "max_redirects":
+			if len(args) != 1 {
+				return d.ArgErr()
+			}
+			if key == "timeout" {
+				a.URLSources.Timeout, err = parseDuration(args[0])
+			} else {
+				a.URLSources.MaxRedirects, err = strconv.Atoi(args[0])
+			}
+		default:
+			return d.Errf("unknown url_sources option %q", key)
+		}
+		if err != nil {
+			return d.Errf("url_sources %s: %v", key, err)
+		}
 	}
 	return nil
 }

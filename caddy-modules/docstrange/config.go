@@ -14,6 +14,16 @@ const (
 	StoreRedis    = "redis"
 )
 
+// Dedupe scopes.
+const (
+	// DedupeTenant answers a tenant's repeated submission (same content,
+	// same options) with its earlier finished job.
+	DedupeTenant = "tenant"
+	// DedupeOff runs every submission. A scope across tenants is not
+	// offered: answering with another tenant's job would leak it.
+	DedupeOff = "off"
+)
+
 // Defaults, kept in one place so docs and Validate agree.
 const (
 	DefaultMaxUploadSize = 100 << 20
@@ -85,6 +95,13 @@ func (a *App) setDefaults() error {
 	}
 	if a.CleanupInterval == 0 {
 		a.CleanupInterval = caddy.Duration(DefaultCleanupEvery)
+	}
+	switch a.Dedupe {
+	case "":
+		a.Dedupe = DedupeTenant
+	case DedupeTenant, DedupeOff:
+	default:
+		return fmt.Errorf("dedupe %q: must be %q or %q", a.Dedupe, DedupeTenant, DedupeOff)
 	}
 	if a.Region == "" {
 		a.Region = DefaultRegion

@@ -101,3 +101,8 @@ func (m *Metrics) AuthFailed(kind string) {
 func (m *Metrics) StoreError(mode string) {
 	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_ratelimit_store_errors_total{mode=%q}`, mode)).Inc()
 }
+
+// DedupeHit counts a submission answered from an earlier result.
+func (m *Metrics) DedupeHit() {
+	m.set.GetOrCreateCounter(`docstrange_dedupe_hits_total`).Inc()
+}

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/auth/tiers"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/sources/urlfetch"
 	"github.com/docstrange/mesh/uploads"
 )
 
@@ -60,9 +64,13 @@ func (h *Handler) readSource(w http.ResponseWriter, r *http.Request, jobID strin
 	case src.UploadID != "" && src.URL != "":
 		return nil, invalid("source", "give one source: upload_id or url, not both")
 	case src.URL != "":
-		return nil, invalid("source.url", "URL sources are not served by this deployment yet; upload the document with tus and submit its upload_id, or send it as multipart")
+		in, apiErr := h.urlInput(r, jobID, src.URL, limit)
+		if apiErr != nil {
+			return nil, apiErr
+		}
+		return &scheduler.Job{Options: opts, Input: *in}, nil
 	case src.UploadID == "":
-		return nil, invalid("source", "a JSON submission needs source.upload_id (a finished upload of yours from /api/v1/uploads/)")
+		return nil, invalid("source", "a JSON submission needs source.upload_id (a finished upload of yours from /api/v1/uploads/) or source.url")
 	}
 	in, apiErr := h.uploadInput(r, jobID, src.UploadID, limit)
 	if apiErr != nil {
@@ -111,4 +119,80 @@ func (h *Handler) uploadInput(r *http.Request, jobID, uploadID string, limit int
 		return nil, readErr(errors.New("upload changed while it was read"))
 	}
 	return in, nil
+}
+
+// urlInput fetches a URL source into the job's input, streaming, once the
+// tier may use URL sources and the URL passes the SSRF policy: the address
+// is checked when it is resolved, on every redirect and at connect time.
+func (h *Handler) urlInput(r *http.Request, jobID, raw string, limit int64) (*scheduler.Input, *api.Error) {
+	ctx := r.Context()
+	id := docstrange.IdentityOf(r)
+	d, err := h.app.Policy().Decide(ctx, tiers.Input{
+		Tier: id.Tier, Tenant: id.Tenant, Method: r.Method, Route: "/api/v1/documents",
+		Options: tiers.Options{URLSource: true}, Size: -1,
+	})
+	if err != nil {
+		h.log.ErrorContext(ctx, "evaluating tier policy", "error", err)
+		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "the request could not be authorised")
+	}
+	if !d.Allow {
+		return nil, docstrange.DenialError(d)
+	}
+	f, err := h.app.URLFetcher(limit)
+	if err != nil {
+		h.log.ErrorContext(ctx, "configuring url fetcher", "error", err)
+		return nil, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "URL sources are misconfigured")
+	}
+	if err := f.Check(ctx, raw); err != nil {
+		return nil, fetchError(raw, err, limit)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Fetch(ctx, raw, pw)
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	var fetchErr error
+	readErr := func(err error) *api.Error {
+		fetchErr = err
+		return fetchError(raw, err, limit)
+	}
+	in, apiErr := h.app.StoreInput(ctx, jobID, pr, urlFilename(raw), 0, limit, readErr)
+	pr.CloseWithError(io.ErrClosedPipe) // stops the fetch if StoreInput gave up early
+	if err := <-done; err != nil && fetchErr == nil && apiErr == nil {
+		return nil, fetchError(raw, err, limit)
+	}
+	return in, apiErr
+}
+
+// fetchError maps a failed URL source: refusals are 400 URL_NOT_ALLOWED with
+// the reason, a document over the limit 413, the origin's failures 422.
+func fetchError(raw string, err error, limit int64) *api.Error {
+	var refused *urlfetch.RefusedError
+	var status *urlfetch.StatusError
+	switch {
+	case errors.As(err, &refused):
+		return api.Errorf(http.StatusBadRequest, api.CodeURLNotAllowed, "the URL is not allowed: %s", refused.Reason).
+			With("field", "source.url").With("reason", refused.Reason)
+	case errors.Is(err, urlfetch.ErrRefused):
+		return api.Errorf(http.StatusBadRequest, api.CodeURLNotAllowed, "the URL is not allowed: %v", err).With("field", "source.url")
+	case errors.Is(err, urlfetch.ErrTooLarge):
+		return docstrange.TooLarge(0, limit)
+	case errors.As(err, &status):
+		return api.Errorf(http.StatusUnprocessableEntity, api.CodeURLFetchFailed, "fetching the URL failed: the origin answered %d", status.StatusCode).
+			With("field", "source.url").With("origin_status", status.StatusCode)
+	case errors.Is(err, urlfetch.ErrTimeout):
+		return api.Errorf(http.StatusUnprocessableEntity, api.CodeURLFetchFailed, "fetching the URL timed out").With("field", "source.url")
+	}
+	return api.Errorf(http.StatusUnprocessableEntity, api.CodeURLFetchFailed, "fetching the URL failed: %v", err).With("field", "source.url")
+}
+
+// urlFilename is the URL path's last element, for display.
+func urlFilename(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return path.Base(u.Path)
 }

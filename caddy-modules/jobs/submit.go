@@ -106,17 +106,23 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	job.ID, job.IdempotencyKey, job.RequestID = jobID, idem, requestID(r)
-	created, replayed, apiErr := h.app.Enqueue(ctx, id, decision, job)
+	res, apiErr := h.app.Enqueue(ctx, id, decision, job)
 	switch {
 	case apiErr != nil:
 		h.app.DiscardInput(ctx, jobID)
 		api.WriteError(w, apiErr)
-	case replayed:
+	case res.Replayed:
 		// A concurrent request with the same key won.
-		h.replayIfSame(w, created, job)
+		h.replayIfSame(w, res.Job, job)
+	case res.Cached:
+		// The result is ready: 200, not 202.
+		v := view(res.Job)
+		v.Cached = true
+		w.Header().Set("Location", "/api/v1/jobs/"+res.Job.ID)
+		writeJSON(w, http.StatusOK, v)
 	default:
-		w.Header().Set("Location", "/api/v1/jobs/"+created.ID)
-		writeJSON(w, http.StatusAccepted, view(created))
+		w.Header().Set("Location", "/api/v1/jobs/"+res.Job.ID)
+		writeJSON(w, http.StatusAccepted, view(res.Job))
 	}
 }
 

@@ -25,6 +25,9 @@ const (
 const (
 	headerJobID  = "X-Job-ID"
 	headerJobURL = "X-Job-URL"
+	// headerJobCached says the job is an earlier one with the same content
+	// and options.
+	headerJobCached = "X-Job-Cached"
 )
 
 // preFinish runs in tusd once the last byte is stored, before the answer to
@@ -73,15 +76,19 @@ func (h *Handler) preFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error) {
 		h.app.DiscardInput(ctx, jobID)
 		return tusd.HTTPResponse{}, apiError(apiErr)
 	}
-	created, _, apiErr := h.app.Enqueue(ctx, id, d, job)
+	res, apiErr := h.app.Enqueue(ctx, id, d, job)
 	if apiErr != nil {
 		h.app.DiscardInput(ctx, jobID)
 		return tusd.HTTPResponse{}, apiError(apiErr)
 	}
-	return tusd.HTTPResponse{Header: tusd.HTTPHeader{
-		headerJobID:  created.ID,
-		headerJobURL: "/api/v1/jobs/" + created.ID,
-	}}, nil
+	hdr := tusd.HTTPHeader{
+		headerJobID:  res.Job.ID,
+		headerJobURL: "/api/v1/jobs/" + res.Job.ID,
+	}
+	if res.Cached {
+		hdr[headerJobCached] = "true"
+	}
+	return tusd.HTTPResponse{Header: hdr}, nil
 }
 
 // apiError carries an API error through tusd, which answers with its status
