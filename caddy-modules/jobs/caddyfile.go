@@ -15,7 +15,8 @@ func init() {
 // UnmarshalCaddyfile sets up the handler. Syntax:
 //
 //	docstrange_jobs [<matcher>] {
-//		max_wait <duration>
+//		max_wait       <duration>
+//		sse_keep_alive <duration>
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next()
@@ -23,17 +24,21 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		return d.ArgErr()
 	}
 	for d.NextBlock(0) {
-		switch d.Val() {
-		case "max_wait":
+		switch key := d.Val(); key {
+		case "max_wait", "sse_keep_alive":
 			var v string
 			if !d.Args(&v) {
 				return d.ArgErr()
 			}
 			dur, err := caddy.ParseDuration(v)
 			if err != nil {
-				return d.Errf("max_wait %q: %v", v, err)
+				return d.Errf("%s %q: %v", key, v, err)
 			}
-			h.MaxWait = caddy.Duration(dur)
+			if key == "max_wait" {
+				h.MaxWait = caddy.Duration(dur)
+			} else {
+				h.SSEKeepAlive = caddy.Duration(dur)
+			}
 		default:
 			return d.Errf("unknown docstrange_jobs option %q", d.Val())
 		}

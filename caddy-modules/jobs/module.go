@@ -19,13 +19,21 @@ func init() {
 	caddy.RegisterModule(new(Handler))
 }
 
-// DefaultMaxWait bounds ?wait= long polls.
-const DefaultMaxWait = 60 * time.Second
+// Defaults of Handler.
+const (
+	// DefaultMaxWait bounds ?wait= long polls.
+	DefaultMaxWait = 60 * time.Second
+	// DefaultSSEKeepAlive keeps proxies from closing a quiet event stream.
+	DefaultSSEKeepAlive = 15 * time.Second
+)
 
 // Handler is http.handlers.docstrange_jobs.
 type Handler struct {
 	// MaxWait is the longest ?wait= honoured. Default: 60s.
 	MaxWait caddy.Duration `json:"max_wait,omitempty"`
+	// SSEKeepAlive is how often a quiet event stream gets a comment line,
+	// so proxies and clients do not close it. Default: 15s.
+	SSEKeepAlive caddy.Duration `json:"sse_keep_alive,omitempty"`
 
 	app    *docstrange.App
 	log    *slog.Logger
@@ -48,6 +56,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.MaxWait == 0 {
 		h.MaxWait = caddy.Duration(DefaultMaxWait)
 	}
+	if h.SSEKeepAlive == 0 {
+		h.SSEKeepAlive = caddy.Duration(DefaultSSEKeepAlive)
+	}
 	h.routes = h.buildRoutes()
 	h.app.RegisterRoutes(h.routes)
 	return nil
@@ -57,6 +68,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) Validate() error {
 	if h.MaxWait < 0 {
 		return fmt.Errorf("max_wait must not be negative")
+	}
+	if h.SSEKeepAlive < caddy.Duration(100*time.Millisecond) {
+		return fmt.Errorf("sse_keep_alive must be at least 100ms")
 	}
 	return nil
 }

@@ -97,9 +97,6 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// sseKeepAlive keeps proxies from closing a quiet event stream.
-const sseKeepAlive = 15 * time.Second
-
 // events is GET /api/v1/jobs/{id}/events: Server-Sent Events with the job
 // view on every change, ending after the terminal state.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +128,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	if !send(j) || j.Status.Terminal() {
 		return
 	}
-	tick := time.NewTicker(sseKeepAlive)
+	tick := time.NewTicker(time.Duration(h.SSEKeepAlive))
 	defer tick.Stop()
 	for {
 		select {
