@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -143,6 +144,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.inspector, err = a.openPDF(ctx, "inspect", true); err != nil {
 		return err
 	}
+	// Compiling PDFium's WebAssembly leaves a few hundred MB of garbage that
+	// an idle edge would otherwise keep mapped until load makes the runtime
+	// collect; hand it back now.
+	debug.FreeOSMemory()
 	if err := a.provisionAuth(ctx); err != nil {
 		return err
 	}
