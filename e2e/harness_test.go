@@ -18,12 +18,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/internal/proctest"
 )
 
 var (
@@ -100,30 +100,11 @@ type stack struct {
 	admin   string
 	https   string
 	cmd     *exec.Cmd
-	logs    *logBuffer
+	logs    *proctest.Log
 	// key is an enterprise API key do sends unless the request carries its
 	// own credentials or is marked anonymous: tests of the job API should
 	// not trip the free tier's limits.
 	key string
-}
-
-// logBuffer collects the edge's output; tests read it while the edge
-// still writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // anonymousKey marks a request's context: do sends it without the stack's
@@ -199,7 +180,7 @@ func (s *stack) start() {
 	s.cmd = exec.Command(edgeBin, "run", "--config", caddyfile, "--adapter", "caddyfile")
 	s.cmd.Env = s.env
 	if s.logs == nil {
-		s.logs = &logBuffer{}
+		s.logs = &proctest.Log{}
 	}
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 	"github.com/docstrange/mesh/scheduler"
-	"github.com/docstrange/mesh/scheduler/extract"
 )
 
 const (
@@ -22,8 +21,6 @@ const (
 	multipartSlack = 1 << 20
 	// maxFieldSize bounds one non-file form field.
 	maxFieldSize = 64 << 10
-	// sniffLen is how much of the file the type detection sees.
-	sniffLen = extract.HeadLen
 	// maxIdempotencyKey bounds the Idempotency-Key header.
 	maxIdempotencyKey = 255
 )

@@ -5,7 +5,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docstrange/mesh/internal/proctest"
 )
 
 // binary is the server executable looked up on PATH.
@@ -53,7 +54,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	log  *syncWriter
+	log  *proctest.Log
 }
 
 // Start launches redis-server on a free port and waits until it answers PING.
@@ -82,7 +83,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// Another process may take the free port between probing and binding;
 	// try a few ports before giving up.
 	for attempt := 0; ; attempt++ {
-		s.port, err = freePort()
+		s.port, err = proctest.FreePort()
 		if err == nil {
 			err = s.launch()
 		}
@@ -136,7 +137,7 @@ func (s *Server) Restart() {
 
 // launch starts the process on s.port and waits for PING.
 func (s *Server) launch() error {
-	log := &syncWriter{}
+	log := &proctest.Log{}
 	args := append([]string{"--port", strconv.Itoa(s.port)}, s.args...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
@@ -209,33 +210,4 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected reply %q", strings.TrimSpace(line))
 	}
 	return nil
-}
-
-// freePort asks the kernel for an unused port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncWriter lets the process's output goroutines and the test read the log
-// without a data race.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docstrange/mesh/internal/proctest"
 )
 
 const (
@@ -83,7 +85,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	log  *syncWriter
+	log  *proctest.Log
 }
 
 // Start launches the server on a free port, waits until it answers, and
@@ -122,7 +124,7 @@ func start(t testing.TB, sidecar bool) *Server {
 	// Another process may take the free port between probing and binding;
 	// try a few ports before giving up.
 	for attempt := 0; ; attempt++ {
-		s.port, err = freePort()
+		s.port, err = proctest.FreePort()
 		if err == nil {
 			err = s.launch()
 		}
@@ -218,7 +220,7 @@ func (s *Server) launchOnce() error {
 	}
 	args = append(args, s.dir)
 
-	log := &syncWriter{}
+	log := &proctest.Log{}
 	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	// versitygw also reads settings from VGW_* and ROOT_* variables. Leave
@@ -401,33 +403,4 @@ func cleanEnv() []string {
 		env = append(env, kv)
 	}
 	return env
-}
-
-// freePort asks the kernel for an unused port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncWriter lets the process's output goroutines and the test read the log
-// without a data race.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
