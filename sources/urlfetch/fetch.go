@@ -127,9 +127,11 @@ func (f *Fetcher) client() (*http.Client, func()) {
 	tr := &http.Transport{
 		// Never a proxy from the environment: it would resolve and dial on
 		// our behalf, past every check here.
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		TLSClientConfig:        f.tlsConfig,
+		Proxy:       nil,
+		DialContext: d.DialContext,
+		// A copy per transport: HTTP/2 setup writes NextProtos into it, so
+		// concurrent fetches sharing one would race.
+		TLSClientConfig:        f.tlsConfig.Clone(),
 		TLSHandshakeTimeout:    dialTimeout,
 		DisableKeepAlives:      true,
 		ForceAttemptHTTP2:      true,
