@@ -7,6 +7,8 @@ type Links struct {
 	Self   string `json:"self"`
 	Result string `json:"result"`
 	Events string `json:"events,omitempty"`
+	// Webhooks is the delivery history, for a job with a webhook.
+	Webhooks string `json:"webhooks,omitempty"`
 }
 
 // Progress counts pages.
@@ -39,7 +41,9 @@ type Job struct {
 	CancelRequested bool     `json:"cancel_requested,omitempty"`
 	// Cached marks a submission answered with an earlier job of the same
 	// tenant for the same content and options, whose result is ready.
-	Cached     bool      `json:"cached,omitempty"`
+	Cached bool `json:"cached,omitempty"`
+	// BatchID is the batch the job belongs to, if any.
+	BatchID    string    `json:"batch_id,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	StartedAt  time.Time `json:"started_at,omitzero"`
 	FinishedAt time.Time `json:"finished_at,omitzero"`

@@ -34,11 +34,22 @@ submit if {
 	route == "/api/v1/documents"
 }
 
+# A batch is many submits at once; it asks for the batch feature by its
+# route alone, so a tier without it is refused before the body is read.
+submit if batch_submit
+
+batch_submit if {
+	method == "POST"
+	route == "/api/v1/batches"
+}
+
 read_routes := {
 	"/api/v1/jobs",
 	"/api/v1/jobs/{id}",
 	"/api/v1/jobs/{id}/events",
 	"/api/v1/jobs/{id}/result",
+	"/api/v1/jobs/{id}/webhooks",
+	"/api/v1/batches/{id}",
 	"/api/v1/me",
 	"/api/v1/usage",
 }
@@ -50,7 +61,7 @@ job_read if {
 
 job_cancel if {
 	method == "DELETE"
-	route == "/api/v1/jobs/{id}"
+	route in {"/api/v1/jobs/{id}", "/api/v1/batches/{id}"}
 }
 
 # Resumable uploads (tus): every tier may upload, up to its max_file_size,
@@ -82,6 +93,8 @@ feature_order := ["gpu", "batch", "webhook", "url_source"]
 requested contains "gpu" if input.options.device == "gpu"
 
 requested contains "batch" if set(input.options.batch)
+
+requested contains "batch" if batch_submit
 
 requested contains "webhook" if set(input.options.webhook)
 
@@ -136,6 +149,7 @@ limits := {
 	"rate": tier.rate,
 	"quota": tier.quota,
 	"max_file_size": tier.max_file_size,
+	"max_batch_size": object.get(tier, "max_batch_size", 0),
 	"priority": tier.priority,
 } if known else := null
 

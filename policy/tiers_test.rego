@@ -39,6 +39,9 @@ test_job_routes_allowed[name] if {
 		["HEAD", "/api/v1/jobs/{id}"],
 		["GET", "/api/v1/jobs/{id}/events"],
 		["GET", "/api/v1/jobs/{id}/result"],
+		["GET", "/api/v1/jobs/{id}/webhooks"],
+		["GET", "/api/v1/batches/{id}"],
+		["DELETE", "/api/v1/batches/{id}"],
 		["DELETE", "/api/v1/jobs/{id}"],
 		["GET", "/api/v1/me"],
 		["GET", "/api/v1/usage"],
@@ -163,10 +166,10 @@ test_reason_precedence if {
 # The limits each tier gets, as DESIGN §3 states them.
 test_limits_per_tier[tier] if {
 	some tier, want in {
-		"free": {"rate": {"requests": 10, "period_seconds": 60}, "quota": {"documents": 100, "period": "day"}, "max_file_size": 10 * mib, "priority": 0},
-		"api_key": {"rate": {"requests": 120, "period_seconds": 60}, "quota": {"documents": 10000, "period": "month"}, "max_file_size": 100 * mib, "priority": 10},
-		"oauth": {"rate": {"requests": 120, "period_seconds": 60}, "quota": {"documents": 10000, "period": "month"}, "max_file_size": 100 * mib, "priority": 10},
-		"enterprise": {"rate": {"requests": 1200, "period_seconds": 60}, "quota": {"documents": null, "period": null}, "max_file_size": 1024 * mib, "priority": 100},
+		"free": {"rate": {"requests": 10, "period_seconds": 60}, "quota": {"documents": 100, "period": "day"}, "max_file_size": 10 * mib, "max_batch_size": 0, "priority": 0},
+		"api_key": {"rate": {"requests": 120, "period_seconds": 60}, "quota": {"documents": 10000, "period": "month"}, "max_file_size": 100 * mib, "max_batch_size": 100, "priority": 10},
+		"oauth": {"rate": {"requests": 120, "period_seconds": 60}, "quota": {"documents": 10000, "period": "month"}, "max_file_size": 100 * mib, "max_batch_size": 100, "priority": 10},
+		"enterprise": {"rate": {"requests": 1200, "period_seconds": 60}, "quota": {"documents": null, "period": null}, "max_file_size": 1024 * mib, "max_batch_size": 1000, "priority": 100},
 	}
 	d := tiers.decision with input as request(tier, "GET", "/api/v1/jobs")
 	d.limits == want
@@ -199,6 +202,7 @@ fake := {"gold": {
 	"rate": {"requests": 7, "period_seconds": 1},
 	"quota": {"documents": 3, "period": "day"},
 	"max_file_size": 5,
+	"max_batch_size": 9,
 	"priority": 42,
 	"features": {"gpu": false, "batch": true, "webhook": false, "url_source": false},
 }}
@@ -210,6 +214,7 @@ test_limits_come_from_data if {
 		"rate": {"requests": 7, "period_seconds": 1},
 		"quota": {"documents": 3, "period": "day"},
 		"max_file_size": 5,
+		"max_batch_size": 9,
 		"priority": 42,
 	}
 	d.features == ["batch"]
@@ -270,4 +275,18 @@ test_upload_routes_closed[name] if {
 	name := sprintf("%s %s", [method, route])
 	d := tiers.decision with input as request("enterprise", method, route)
 	d.reason == "ROUTE_NOT_ALLOWED"
+}
+
+# POST /api/v1/batches asks for the batch feature by its route: free is
+# refused before the body is read, the others are allowed.
+test_batch_route[name] if {
+	some tc in [
+		{"tier": "free", "feature": "batch"},
+		{"tier": "api_key", "feature": null},
+		{"tier": "oauth", "feature": null},
+		{"tier": "enterprise", "feature": null},
+	]
+	name := tc.tier
+	d := tiers.decision with input as request(tc.tier, "POST", "/api/v1/batches")
+	want_feature(d, tc.feature)
 }

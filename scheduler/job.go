@@ -87,6 +87,11 @@ type Job struct {
 	FinishedAt    time.Time `json:"finished_at,omitzero"`
 	// ExpiresAt is when the artifacts of a finished job are removed.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// BatchID is the batch the job was submitted in, if any.
+	BatchID string `json:"batch_id,omitempty"`
+	// Webhooks are the job's webhook events and their delivery history
+	// (see RecordEvents).
+	Webhooks []Delivery `json:"webhooks,omitempty"`
 }
 
 // Clone returns a deep copy, so callers never share mutable state with a
@@ -94,6 +99,7 @@ type Job struct {
 func (j *Job) Clone() *Job {
 	c := *j
 	c.Options = j.Options.clone()
+	c.Webhooks = cloneDeliveries(j.Webhooks)
 	if j.Error != nil {
 		e := *j.Error
 		c.Error = &e

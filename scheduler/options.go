@@ -32,10 +32,15 @@ const (
 	DeviceCPU  = "cpu"
 )
 
-// Webhook is where a finished job is announced.
+// Webhook is where a job's events are announced.
 type Webhook struct {
-	URL    string `json:"url"`
+	URL string `json:"url"`
+	// Secret signs the deliveries: "whsec_" and base64 (the Standard
+	// Webhooks form), or any other string of 16 to 256 bytes used as is.
+	// Default: the tenant's webhook secret (GET /api/v1/me).
 	Secret string `json:"secret,omitempty"`
+	// Events are the events sent. Default: DefaultEvents.
+	Events []string `json:"events,omitempty"`
 }
 
 // Options are the client's processing choices. Normalize fills defaults and
@@ -62,6 +67,7 @@ func (o Options) clone() Options {
 	c.Languages = slices.Clone(o.Languages)
 	if o.Webhook != nil {
 		w := *o.Webhook
+		w.Events = slices.Clone(o.Webhook.Events)
 		c.Webhook = &w
 	}
 	return c
@@ -124,10 +130,35 @@ func (o *Options) Normalize() error {
 		return &FieldError{Field: "device", Reason: "must be one of auto, gpu, cpu", Value: o.Device}
 	}
 	if o.Webhook != nil {
-		if !strings.HasPrefix(o.Webhook.URL, "https://") && !strings.HasPrefix(o.Webhook.URL, "http://") {
-			return &FieldError{Field: "webhook.url", Reason: "must be an http or https URL", Value: o.Webhook.URL}
+		return o.Webhook.normalize()
+	}
+	return nil
+}
+
+func (w *Webhook) normalize() error {
+	if !strings.HasPrefix(w.URL, "https://") && !strings.HasPrefix(w.URL, "http://") {
+		return &FieldError{Field: "webhook.url", Reason: "must be an http or https URL", Value: w.URL}
+	}
+	if len(w.URL) > 2048 {
+		return &FieldError{Field: "webhook.url", Reason: "must be at most 2048 bytes", Value: len(w.URL)}
+	}
+	if w.Secret != "" {
+		if _, err := WebhookKey(w.Secret); err != nil {
+			return &FieldError{Field: "webhook.secret", Reason: err.Error(), Value: "(redacted)"}
 		}
 	}
+	var events []string
+	for _, e := range w.Events {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if !slices.Contains(Events, e) {
+			return &FieldError{Field: "webhook.events", Reason: "must be among " + strings.Join(Events, ", "), Value: e}
+		}
+		if !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	slices.SortFunc(events, func(a, b string) int { return slices.Index(Events, a) - slices.Index(Events, b) })
+	w.Events = events
 	return nil
 }
 

@@ -30,8 +30,10 @@ type Store interface {
 	// List returns the tenant's jobs newest first. Cursor is the NextCursor
 	// of the previous page, empty for the first.
 	List(ctx context.Context, tenant string, cursor string, limit int) (ListPage, error)
-	// Update applies fn to the stored job atomically and persists the result.
-	// If fn returns an error nothing is written and that error is returned.
+	// Update applies fn to the stored job atomically and persists the result,
+	// with the webhook events the change implies (RecordEvents) in the same
+	// write. If fn returns an error nothing is written and that error is
+	// returned.
 	// Subscribers of the job see the new version. fn may run more than once
 	// (the Redis store retries on a concurrent write), so it must only
 	// change the job it is given and have no other effects.
@@ -43,6 +45,9 @@ type Store interface {
 	// Expired returns up to limit ids of jobs whose ExpiresAt is set and not
 	// after t, oldest first.
 	Expired(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// WebhooksDue returns up to limit ids of jobs whose next webhook
+	// delivery (Job.WebhookDue) is due at t, the most overdue first.
+	WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error)
 	// Delete removes the job record and its indexes. Deleting a missing job
 	// is not an error.
 	Delete(ctx context.Context, id string) error

@@ -43,6 +43,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{name: "result document", path: []string{"ResultDocument"}, typ: scheduler.Document{}},
 		{name: "me identity", path: []string{"Me", "properties", "identity"}, typ: auth.Identity{}},
 		{name: "me limits", path: []string{"Me", "properties", "limits"}, typ: tiers.Limits{}},
+		{name: "webhook deliveries", path: []string{"WebhookDeliveries"}, typ: api.WebhookDeliveries{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

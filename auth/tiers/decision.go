@@ -58,7 +58,10 @@ type Limits struct {
 	Rate        Rate  `json:"rate"`
 	Quota       Quota `json:"quota"`
 	MaxFileSize int64 `json:"max_file_size"`
-	Priority    int   `json:"priority"`
+	// MaxBatchSize is how many documents one batch may hold; 0 without
+	// the batch feature.
+	MaxBatchSize int64 `json:"max_batch_size"`
+	Priority     int   `json:"priority"`
 }
 
 // Rate is a request budget per identity.

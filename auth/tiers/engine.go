@@ -256,9 +256,10 @@ type tierData struct {
 		Documents *int64  `json:"documents"`
 		Period    *string `json:"period"`
 	} `json:"quota"`
-	MaxFileSize *int64          `json:"max_file_size"`
-	Priority    *int            `json:"priority"`
-	Features    map[string]bool `json:"features"`
+	MaxFileSize  *int64          `json:"max_file_size"`
+	MaxBatchSize *int64          `json:"max_batch_size"`
+	Priority     *int            `json:"priority"`
+	Features     map[string]bool `json:"features"`
 }
 
 // validateData checks tier data and returns the tier names, sorted.
@@ -299,6 +300,10 @@ func (t *tierData) check() error {
 		return errors.New(`quota.period must be "day" or "month" when quota.documents is set`)
 	case t.MaxFileSize == nil || *t.MaxFileSize <= 0:
 		return errors.New("max_file_size must be a number of bytes > 0")
+	case t.MaxBatchSize != nil && *t.MaxBatchSize < 0:
+		return errors.New("max_batch_size must be a number of documents ≥ 0")
+	case t.Features["batch"] && (t.MaxBatchSize == nil || *t.MaxBatchSize < 1):
+		return errors.New("max_batch_size must be ≥ 1 when the batch feature is on")
 	case t.Priority == nil:
 		return errors.New("priority is required")
 	case t.Features == nil:

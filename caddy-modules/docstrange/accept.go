@@ -156,7 +156,7 @@ func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Jo
 	job.Progress = scheduler.Progress{PagesTotal: len(selected)}
 	d, err := a.auth.policy.Decide(ctx, tiers.Input{
 		Tier: id.Tier, Tenant: id.Tenant, Method: http.MethodPost, Route: "/api/v1/documents",
-		Options: tiers.Options{Device: opts.Device}, Size: job.Input.Size,
+		Options: tiers.Options{Device: opts.Device, Webhook: opts.Webhook != nil, Batch: job.BatchID != ""}, Size: job.Input.Size,
 	})
 	if err != nil {
 		a.reqLog.ErrorContext(ctx, "evaluating tier policy", "error", err)
@@ -166,7 +166,7 @@ func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Jo
 		a.metrics.Denied(id.Tier, d.Reason)
 		return DenialError(d)
 	}
-	return nil
+	return a.CheckWebhook(ctx, opts.Webhook)
 }
 
 // Enqueued is what Enqueue did.

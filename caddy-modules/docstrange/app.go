@@ -21,7 +21,9 @@ import (
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/blob"
 	"github.com/docstrange/mesh/scheduler/extract"
+	"github.com/docstrange/mesh/scheduler/webhook"
 	"github.com/docstrange/mesh/scheduler/worker"
+	"github.com/docstrange/mesh/sources/urlfetch"
 	"github.com/docstrange/mesh/uploads"
 )
 
@@ -85,6 +87,9 @@ type App struct {
 	// URLSources is the policy for documents fetched by URL. Default: any
 	// public address, 30s, 5 redirects.
 	URLSources *URLSourcesConfig `json:"url_sources,omitempty"`
+	// Webhooks configures the delivery of job events. Default: public
+	// addresses only, retried for 24h.
+	Webhooks *WebhooksConfig `json:"webhooks,omitempty"`
 
 	ctx caddy.Context
 	log *slog.Logger
@@ -98,10 +103,14 @@ type App struct {
 	metrics   *Metrics
 	shared    []caddy.Destructor
 	agent     *worker.Agent
-	host      *host.Host
-	auth      authState
-	uploads   *uploads.Store
-	routes    routeTable
+	webhooks  *webhook.Sender
+	// webhookPost checks webhook URLs at submission; the sender posts
+	// through it.
+	webhookPost *urlfetch.Fetcher
+	host        *host.Host
+	auth        authState
+	uploads     *uploads.Store
+	routes      routeTable
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -160,6 +169,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		}
 	}
 	a.metrics = newMetrics(ctx, a.jobs)
+	if err := a.provisionWebhooks(); err != nil {
+		return err
+	}
 	if a.BackendsDir != "" {
 		sh, err := a.openHost(ctx)
 		if err != nil {
@@ -189,6 +201,7 @@ func (a *App) Start() error {
 		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf, worker.PipelineConfig{OCR: a.ocr(), DPI: a.RenderDPI, Limits: a.ImageLimits()}), a.log.With("component", "worker"), a.metrics)
 		a.wg.Go(func() { a.agent.Run(ctx) })
 	}
+	a.wg.Go(func() { a.webhooks.Run(ctx) })
 	a.wg.Go(func() { a.watchPolicy(ctx) })
 	a.wg.Go(func() { a.expireUploads(ctx) })
 	a.wg.Go(func() {

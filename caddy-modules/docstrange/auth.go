@@ -100,6 +100,8 @@ type authState struct {
 	rates  *limits.RateLimiter
 	quotas limits.QuotaStore
 	redis  *redis.Client
+	// pepper keys the API-key hashes and derives tenants' webhook keys.
+	pepper []byte
 }
 
 type sharedKeyStore struct{ keys.Store }
@@ -137,6 +139,7 @@ func (a *App) provisionAuth(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	a.auth.pepper = pepper
 	var store keys.Store
 	if a.Store == StoreRedis {
 		rdb, err := a.authRedis()

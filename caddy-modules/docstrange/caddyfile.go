@@ -53,6 +53,15 @@ func init() {
 //			timeout       <duration>
 //			max_redirects <n>
 //		}
+//		webhooks {
+//			allow      <host|*.domain|CIDR>...
+//			deny       <host|*.domain|CIDR>...
+//			retry_base <duration>
+//			retry_max  <duration>
+//			max_age    <duration>
+//			timeout    <duration>
+//			poll       <duration>
+//		}
 //		uploads {
 //			store            file|s3
 //			expire_after     <duration>
@@ -98,6 +107,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			continue
 		case "uploads":
 			if err := a.unmarshalUploads(d); err != nil {
+				return err
+			}
+			continue
+		case "webhooks":
+			if err := a.unmarshalWebhooks(d); err != nil {
 				return err
 			}
 			continue
@@ -284,6 +298,39 @@ func (a *App) unmarshalURLSources(d *caddyfile.Dispenser) error {
 		if err != nil {
 			return d.Errf("url_sources %s: %v", key, err)
 		}
+	}
+	return nil
+}
+
+func (a *App) unmarshalWebhooks(d *caddyfile.Dispenser) error {
+	c := &WebhooksConfig{}
+	a.Webhooks = c
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		key := d.Val()
+		args := d.RemainingArgs()
+		switch key {
+		case "allow":
+			c.Allow = append(c.Allow, splitHosts(args)...)
+			continue
+		case "deny":
+			c.Deny = append(c.Deny, splitHosts(args)...)
+			continue
+		}
+		dst := map[string]*caddy.Duration{"retry_base": &c.RetryBase, "retry_max": &c.RetryMax, "max_age": &c.MaxAge, "timeout": &c.Timeout, "poll": &c.Poll}[key]
+		if dst == nil {
+			return d.Errf("unknown webhooks option %q", key)
+		}
+		if len(args) > 1 {
+			return d.ArgErr()
+		}
+		if len(args) == 0 || args[0] == "" { // an unset environment placeholder keeps the default
+			continue
+		}
+		v, err := parseDuration(args[0])
+		if err != nil {
+			return d.Errf("webhooks %s: %v", key, err)
+		}
+		*dst = v
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/docstrange/mesh/api"
@@ -16,6 +17,9 @@ type meView struct {
 	Identity *auth.Identity `json:"identity"`
 	Features []string       `json:"features"`
 	Limits   *tiers.Limits  `json:"limits"`
+	// WebhookSecret signs this tenant's webhooks that carry no secret of
+	// their own; shown to tiers with the webhook feature.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
 
 // me answers from the request's identity and decision, without I/O.
@@ -25,7 +29,11 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(http.StatusInternalServerError, api.CodeInternal, "the edge is misconfigured"))
 		return
 	}
-	writeJSON(w, http.StatusOK, meView{Identity: id, Features: d.Features, Limits: d.Limits})
+	v := meView{Identity: id, Features: d.Features, Limits: d.Limits}
+	if slices.Contains(d.Features, "webhook") {
+		v.WebhookSecret = h.app.WebhookSecret(id.Tenant)
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 // usageView is GET /api/v1/usage.

@@ -83,6 +83,7 @@ func (h *Handler) buildRoutes() *docstrange.Routes {
 	rt.Handle(http.MethodDelete, "/api/v1/jobs/{id}", h.cancel)
 	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/events", h.events)
 	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/result", h.result)
+	rt.Handle(http.MethodGet, "/api/v1/jobs/{id}/webhooks", h.webhooks)
 	rt.Handle(http.MethodGet, "/api/v1/me", h.me)
 	rt.Handle(http.MethodGet, "/api/v1/usage", h.usage)
 	rt.Handle(http.MethodGet, "/api/v1/health/live", h.live)

@@ -51,36 +51,7 @@ func (h *Handler) load(r *http.Request, id string) (*scheduler.Job, *api.Error) 
 	return j, nil
 }
 
-func view(j *scheduler.Job) api.Job {
-	self := "/api/v1/jobs/" + j.ID
-	v := api.Job{
-		ID:              j.ID,
-		JobID:           j.ID,
-		Status:          string(j.Status),
-		Progress:        api.Progress{PagesTotal: j.Progress.PagesTotal, PagesDone: j.Progress.PagesDone},
-		Attempts:        j.Attempts,
-		Backend:         j.Backend,
-		Device:          j.Device,
-		Region:          j.Region,
-		Filename:        j.Input.Filename,
-		MediaType:       j.Input.MediaType,
-		Size:            j.Input.Size,
-		SHA256:          j.Input.SHA256,
-		OutputFormats:   j.Options.OutputFormats,
-		CancelRequested: j.CancelRequested && !j.Status.Terminal(),
-		CreatedAt:       j.CreatedAt,
-		StartedAt:       j.StartedAt,
-		FinishedAt:      j.FinishedAt,
-		Links:           api.Links{Self: self, Result: self + "/result", Events: self + "/events"},
-	}
-	if !j.ResultExpired {
-		v.ExpiresAt = j.ExpiresAt
-	}
-	if j.Error != nil && j.Status == scheduler.StatusFailed {
-		v.Error = &api.JobError{Code: j.Error.Code, Message: j.Error.Message}
-	}
-	return v
-}
+func view(j *scheduler.Job) api.Job { return j.View() }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

@@ -41,9 +41,10 @@ type Store struct {
 	mu       sync.Mutex
 	closed   bool
 	jobs     map[string]*scheduler.Job
-	byTenant map[string][]string // ids ascending
-	idem     map[string]string   // tenant \x00 key → id
-	dedupe   map[string][]string // DedupeKey → ids ascending of succeeded jobs
+	byTenant map[string][]string  // ids ascending
+	idem     map[string]string    // tenant \x00 key → id
+	dedupe   map[string][]string  // DedupeKey → ids ascending of succeeded jobs
+	hooks    map[string]time.Time // id → WebhookDue, for jobs with a pending delivery
 	q        queue
 	subs     map[string]map[chan *scheduler.Job]struct{}
 	// wake is closed and replaced whenever a job becomes claimable.
@@ -59,6 +60,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		byTenant: map[string][]string{},
 		idem:     map[string]string{},
 		dedupe:   map[string][]string{},
+		hooks:    map[string]time.Time{},
 		q:        newQueue(),
 		subs:     map[string]map[chan *scheduler.Job]struct{}{},
 		wake:     make(chan struct{}),
@@ -147,6 +149,16 @@ func (s *Store) index(j *scheduler.Job) {
 		s.idem[idemKey(j.Tenant, j.IdempotencyKey)] = j.ID
 	}
 	s.indexDedupe(j)
+	s.indexHooks(j)
+}
+
+// indexHooks keeps hooks in step with j's pending deliveries.
+func (s *Store) indexHooks(j *scheduler.Job) {
+	if due := j.WebhookDue(); !due.IsZero() {
+		s.hooks[j.ID] = due
+	} else {
+		delete(s.hooks, j.ID)
+	}
 }
 
 // lock takes the mutex unless the store is closed.
@@ -267,6 +279,7 @@ func (s *Store) unindex(j *scheduler.Job) {
 		delete(s.idem, idemKey(j.Tenant, j.IdempotencyKey))
 	}
 	s.unindexDedupe(j)
+	delete(s.hooks, j.ID)
 }
 
 // Get implements scheduler.Store.
@@ -338,9 +351,11 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) e
 		return nil, err
 	}
 	next.ID, next.Tenant = cur.ID, cur.Tenant
+	scheduler.RecordEvents(cur, next, time.Now())
 	s.unindexDedupe(cur)
 	s.jobs[id] = next
 	s.indexDedupe(next)
+	s.indexHooks(next)
 	s.publishLocked(next)
 	s.mu.Unlock()
 	if err := s.persist(id); err != nil {
@@ -417,6 +432,38 @@ func (s *Store) Expired(ctx context.Context, t time.Time, limit int) ([]string, 
 	ids := make([]string, len(all))
 	for i, e := range all {
 		ids[i] = e.id
+	}
+	return ids, nil
+}
+
+// WebhooksDue implements scheduler.Store.
+func (s *Store) WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	type due struct {
+		id string
+		at time.Time
+	}
+	var all []due
+	for id, at := range s.hooks {
+		if !at.After(t) {
+			all = append(all, due{id, at})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b due) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return compareStrings(a.id, b.id)
+	})
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	ids := make([]string, len(all))
+	for i, d := range all {
+		ids[i] = d.id
 	}
 	return ids, nil
 }

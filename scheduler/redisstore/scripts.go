@@ -45,7 +45,7 @@ return {'ok', entry}
 
 // deleteScript removes a record and every index and queue trace of it.
 //
-// KEYS: job, stream, entries, leases, tokens, expires.
+// KEYS: job, stream, entries, leases, tokens, expires, webhooks.
 // ARGV: id, group.
 var deleteScript = redis.NewScript(`
 local f = redis.call('HMGET', KEYS[1], 'tkey', 'ikey', 'dkey')
@@ -63,8 +63,26 @@ redis.call('HDEL', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
 redis.call('DEL', KEYS[1])
 return 1
+`)
+
+// webhooksDueScript returns up to limit ids of the webhooks index due by
+// now, dropping the entries of records Redis already expired.
+//
+// KEYS: webhooks. ARGV: now in ms, limit, job key prefix.
+var webhooksDueScript = redis.NewScript(`
+local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[3] .. id) == 1 then
+    out[#out + 1] = id
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
 `)
 
 // listScript pages through a tenant's ids newest first and returns the

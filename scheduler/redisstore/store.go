@@ -11,6 +11,7 @@
 //	dedupe:{k}      string: the id of the newest reusable job with
 //	                DedupeKey k, expiring at that job's ExpiresAt
 //	expires         sorted set, score ExpiresAt in µs: Expired
+//	webhooks        sorted set, score WebhookDue in ms: WebhooksDue
 //	queue           stream with one entry {id} per queued job, read through
 //	                the consumer group Config.ConsumerGroup
 //	entries         hash id → the job's current stream entry
@@ -254,11 +255,26 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	keys := []string{s.jobKey(id), s.key("queue"), s.key("entries"), s.key("leases"), s.key("tokens"), s.key("expires")}
+	keys := []string{s.jobKey(id), s.key("queue"), s.key("entries"), s.key("leases"), s.key("tokens"), s.key("expires"), s.key("webhooks")}
 	if err := deleteScript.Run(ctx, s.rdb, keys, id, s.cfg.ConsumerGroup).Err(); err != nil {
 		return s.fail(fmt.Sprintf("deleting job %q", id), err)
 	}
 	return nil
+}
+
+// WebhooksDue implements scheduler.Store.
+func (s *Store) WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	ids, err := webhooksDueScript.Run(ctx, s.rdb, []string{s.key("webhooks")}, t.UnixMilli(), limit, s.key("job:")).StringSlice()
+	if err != nil {
+		return nil, s.fail("listing due webhooks", err)
+	}
+	return ids, nil
 }
 
 func (s *Store) key(name string) string { return s.cfg.Prefix + name }

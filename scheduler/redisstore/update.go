@@ -76,12 +76,14 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 			return err
 		}
 		tenant := j.Tenant
+		prev := j.Clone()
 		if err := fn(j); err != nil {
 			return errFn{err}
 		}
 		if j.ID != id || j.Tenant != tenant {
 			return errors.New("fn must not change the id or the tenant")
 		}
+		scheduler.RecordEvents(prev, j, time.Now())
 		normalize(j)
 		link := s.dedupeLink(j, time.Now())
 		enc, err := json.Marshal(j)
@@ -111,6 +113,11 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 			}
 			if link != "" {
 				linkDedupeScript.Eval(ctx, p, []string{link, key}, id, dedupeExpireAt(j), s.key("job:"))
+			}
+			if due := j.WebhookDue(); due.IsZero() {
+				p.ZRem(ctx, s.key("webhooks"), id)
+			} else {
+				p.ZAdd(ctx, s.key("webhooks"), redis.Z{Score: float64(due.UnixMilli()), Member: id})
 			}
 			p.Publish(ctx, s.eventsChannel(id), enc)
 			return nil

@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Backend, opts ...Option
 		{"Queue", queueCases},
 		{"Dedupe", dedupeCases},
 		{"Persistence", persistCases},
+		{"Webhooks", webhookCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
