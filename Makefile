@@ -6,6 +6,7 @@ SHELL := /bin/bash
 GO        ?= go
 BIN       := bin
 EDGE      := $(BIN)/docstrange-edge
+CLI       := $(BIN)/docstrange
 BENCH     := $(BIN)/docstrange-bench
 OCRBENCH  := $(BIN)/docstrange-ocrbench
 BACKENDS  := $(BIN)/backends
@@ -22,11 +23,17 @@ MODEL_FILES := $(addprefix $(DOCSTRANGE_MODELS_DIR)/,libonnxruntime.so.1 ch_PP-O
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build run test test-go test-deps bench lint clean models
+.PHONY: all build cli run test test-go test-deps bench lint clean models
 
 all: build
 
-build: $(EDGE) $(ONNX)
+build: $(EDGE) $(ONNX) $(CLI)
+
+## cli: the docstrange command-line client (bin/docstrange)
+cli: $(CLI)
+
+$(CLI): $(GO_SOURCES)
+	$(GO) build -ldflags "-X 'main.version=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange
 
 $(EDGE): $(GO_SOURCES) edge/Caddyfile
 	$(GO) build -ldflags "$(LDFLAGS)" -o $@ ./edge/cmd/docstrange-edge
