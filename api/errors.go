@@ -39,6 +39,8 @@ const (
 	CodeDependencyUnavailable = "DEPENDENCY_UNAVAILABLE"
 	CodeCanceled              = "CANCELED"
 	CodeIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
+	CodeBatchNotFound         = "BATCH_NOT_FOUND"
+	CodeBatchTooLarge         = "BATCH_TOO_LARGE"
 	// Resumable uploads (tus).
 	CodeUploadNotFound       = "UPLOAD_NOT_FOUND"
 	CodeUploadExpired        = "UPLOAD_EXPIRED"

@@ -48,6 +48,16 @@ type Store interface {
 	// WebhooksDue returns up to limit ids of jobs whose next webhook
 	// delivery (Job.WebhookDue) is due at t, the most overdue first.
 	WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// CreateBatch stores a batch record; an id already stored gives
+	// ErrExists.
+	CreateBatch(ctx context.Context, b *Batch) error
+	// GetBatch returns a copy of the batch, or ErrNotFound once it is
+	// missing or past its ExpiresAt.
+	GetBatch(ctx context.Context, id string) (*Batch, error)
+	// PurgeBatches deletes batch records whose ExpiresAt is not after t and
+	// returns how many it deleted. A store that expires them by itself
+	// (Redis key TTLs) returns 0.
+	PurgeBatches(ctx context.Context, t time.Time) (int, error)
 	// Delete removes the job record and its indexes. Deleting a missing job
 	// is not an error.
 	Delete(ctx context.Context, id string) error

@@ -44,6 +44,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{name: "me identity", path: []string{"Me", "properties", "identity"}, typ: auth.Identity{}},
 		{name: "me limits", path: []string{"Me", "properties", "limits"}, typ: tiers.Limits{}},
 		{name: "webhook deliveries", path: []string{"WebhookDeliveries"}, typ: api.WebhookDeliveries{}},
+		{name: "batch", path: []string{"Batch"}, typ: api.Batch{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

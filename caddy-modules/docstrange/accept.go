@@ -186,46 +186,16 @@ type Enqueued struct {
 // job's ID, input and options are set; Enqueue fills in the rest. When
 // Replayed or Cached, this job's input is deleted.
 func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision, job *scheduler.Job) (Enqueued, *api.Error) {
-	if a.Dedupe == DedupeTenant {
-		job.DedupeKey = scheduler.DedupeKey(id.Tenant, job.Input.SHA256, job.Options)
-		prev, err := a.jobs.FindDedupe(ctx, job.DedupeKey)
-		switch {
-		case err == nil && prev.Tenant == id.Tenant:
-			a.DiscardInput(ctx, job.ID)
-			a.metrics.DedupeHit()
-			return Enqueued{Job: prev, Cached: true}, nil
-		case err != nil && !errors.Is(err, scheduler.ErrNotFound):
-			// A failing lookup only costs the work dedupe would save.
-			a.reqLog.WarnContext(ctx, "looking up an earlier result", "error", err)
-		}
+	if prev := a.cached(ctx, id, job); prev != nil {
+		return Enqueued{Job: prev, Cached: true}, nil
 	}
-	quota := QuotaOf(d.Limits)
-	reservedAt := time.Now()
-	res, err := a.auth.quotas.Reserve(ctx, id.Tenant, quota, 1, reservedAt)
-	switch {
-	case err != nil && a.FailOpen():
-		a.metrics.StoreError(FailOpen)
-		a.reqLog.WarnContext(ctx, "quota store failed; accepting uncounted (on_store_error open)", "error", err)
-	case err != nil:
-		a.metrics.StoreError(FailClosed)
-		a.reqLog.ErrorContext(ctx, "quota store failed; refusing (on_store_error closed)", "error", err)
-		e := api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the document quota cannot be checked right now; nothing was accepted")
-		e.RetryAfter = 1
-		return Enqueued{}, e
-	case !res.Allowed:
-		a.metrics.Limited(id.Tier, api.CodeQuotaExceeded)
-		return Enqueued{}, QuotaExceeded(id.Tier, string(quota.Period), res.Used, res.Limit, res.Reset)
+	release, apiErr := a.reserve(ctx, id, d, 1)
+	if apiErr != nil {
+		return Enqueued{}, apiErr
 	}
-	job.Tenant = id.Tenant
-	job.Priority = d.Limits.Priority
-	job.Status = scheduler.StatusQueued
-	job.CreatedAt = time.Now().UTC()
-	job.Region = a.Region
-	created, err := a.jobs.Create(ctx, job)
-	if err != nil && res.Allowed {
-		if rerr := a.auth.quotas.Release(context.WithoutCancel(ctx), id.Tenant, quota, 1, reservedAt); rerr != nil {
-			a.reqLog.ErrorContext(ctx, "releasing quota reservation", "tenant", id.Tenant, "error", rerr)
-		}
+	created, err := a.create(ctx, id, d, job)
+	if err != nil {
+		release(1)
 	}
 	if errors.Is(err, scheduler.ErrDuplicate) {
 		a.DiscardInput(ctx, job.ID)
@@ -236,10 +206,147 @@ func (a *App) Enqueue(ctx context.Context, id *auth.Identity, d *tiers.Decision,
 		a.reqLog.ErrorContext(ctx, "creating job", "error", err)
 		return Enqueued{}, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable; nothing was accepted")
 	}
+	return Enqueued{Job: created}, nil
+}
+
+// EnqueueBatch is Enqueue for the jobs of one batch, all or nothing: the
+// documents not answered from earlier results are counted against the
+// quota in one atomic step, and if a job cannot be stored, the ones already
+// stored are canceled, the quota is given back and nothing is accepted.
+// Each job's BatchID is set. The results are in the order of jobs.
+func (a *App) EnqueueBatch(ctx context.Context, id *auth.Identity, d *tiers.Decision, jobs []*scheduler.Job) ([]Enqueued, *api.Error) {
+	out := make([]Enqueued, len(jobs))
+	n := int64(0)
+	for i, job := range jobs {
+		if prev := a.cached(ctx, id, job); prev != nil {
+			out[i] = Enqueued{Job: prev, Cached: true}
+		} else {
+			n++
+		}
+	}
+	release, apiErr := a.reserve(ctx, id, d, n)
+	if apiErr != nil {
+		for i, job := range jobs {
+			if !out[i].Cached {
+				a.DiscardInput(ctx, job.ID)
+			}
+		}
+		return nil, apiErr
+	}
+	for i, job := range jobs {
+		if out[i].Cached {
+			continue
+		}
+		created, err := a.create(ctx, id, d, job)
+		if err != nil {
+			a.reqLog.ErrorContext(ctx, "creating a batch's job; canceling the batch", "error", err)
+			for k, job := range jobs {
+				switch {
+				case k < i && !out[k].Cached:
+					a.CancelQueued(context.WithoutCancel(ctx), job.ID)
+				case k >= i && !out[k].Cached:
+					a.DiscardInput(ctx, job.ID)
+				}
+			}
+			release(n)
+			return nil, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable; nothing was accepted")
+		}
+		out[i] = Enqueued{Job: created}
+	}
+	return out, nil
+}
+
+// CancelQueued cancels a job that has not started, as DELETE does, for a
+// batch that could not be accepted whole; a job a worker already took gets
+// its cancel flag.
+func (a *App) CancelQueued(ctx context.Context, jobID string) {
+	_, err := a.jobs.Update(ctx, jobID, func(j *scheduler.Job) error {
+		if j.Status.Terminal() {
+			return nil
+		}
+		j.CancelRequested = true
+		if j.Status == scheduler.StatusQueued {
+			now := time.Now().UTC()
+			j.Status, j.FinishedAt, j.ExpiresAt = scheduler.StatusCanceled, now, now.Add(time.Duration(a.ResultTTL))
+		}
+		return nil
+	})
+	if err != nil {
+		a.reqLog.ErrorContext(ctx, "canceling a job of a refused batch", "job_id", jobID, "error", err)
+	}
+}
+
+// cached returns the tenant's earlier finished job for the same content and
+// options, deleting job's input, or nil; it sets job.DedupeKey.
+func (a *App) cached(ctx context.Context, id *auth.Identity, job *scheduler.Job) *scheduler.Job {
+	if a.Dedupe != DedupeTenant {
+		return nil
+	}
+	job.DedupeKey = scheduler.DedupeKey(id.Tenant, job.Input.SHA256, job.Options)
+	prev, err := a.jobs.FindDedupe(ctx, job.DedupeKey)
+	switch {
+	case err == nil && prev.Tenant == id.Tenant:
+		a.DiscardInput(ctx, job.ID)
+		a.metrics.DedupeHit()
+		return prev
+	case err != nil && !errors.Is(err, scheduler.ErrNotFound):
+		// A failing lookup only costs the work dedupe would save.
+		a.reqLog.WarnContext(ctx, "looking up an earlier result", "error", err)
+	}
+	return nil
+}
+
+// reserve counts n documents against the tenant's quota, or refuses; the
+// returned function gives back up to n of them.
+func (a *App) reserve(ctx context.Context, id *auth.Identity, d *tiers.Decision, n int64) (release func(int64), apiErr *api.Error) {
+	noop := func(int64) {}
+	if n == 0 {
+		return noop, nil
+	}
+	quota := QuotaOf(d.Limits)
+	reservedAt := time.Now()
+	res, err := a.auth.quotas.Reserve(ctx, id.Tenant, quota, n, reservedAt)
+	switch {
+	case err != nil && a.FailOpen():
+		a.metrics.StoreError(FailOpen)
+		a.reqLog.WarnContext(ctx, "quota store failed; accepting uncounted (on_store_error open)", "error", err)
+		return noop, nil
+	case err != nil:
+		a.metrics.StoreError(FailClosed)
+		a.reqLog.ErrorContext(ctx, "quota store failed; refusing (on_store_error closed)", "error", err)
+		e := api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the document quota cannot be checked right now; nothing was accepted")
+		e.RetryAfter = 1
+		return nil, e
+	case !res.Allowed:
+		a.metrics.Limited(id.Tier, api.CodeQuotaExceeded)
+		e := QuotaExceeded(id.Tier, string(quota.Period), res.Used, res.Limit, res.Reset)
+		if n > 1 {
+			e = e.With("documents", n)
+		}
+		return nil, e
+	}
+	return func(k int64) {
+		if rerr := a.auth.quotas.Release(context.WithoutCancel(ctx), id.Tenant, quota, k, reservedAt); rerr != nil {
+			a.reqLog.ErrorContext(ctx, "releasing quota reservation", "tenant", id.Tenant, "error", rerr)
+		}
+	}, nil
+}
+
+// create fills in the job's accept-time fields and stores it.
+func (a *App) create(ctx context.Context, id *auth.Identity, d *tiers.Decision, job *scheduler.Job) (*scheduler.Job, error) {
+	job.Tenant = id.Tenant
+	job.Priority = d.Limits.Priority
+	job.Status = scheduler.StatusQueued
+	job.CreatedAt = time.Now().UTC()
+	job.Region = a.Region
+	created, err := a.jobs.Create(ctx, job)
+	if err != nil {
+		return created, err
+	}
 	a.metrics.JobAccepted(created.Input.Size)
 	a.reqLog.InfoContext(ctx, "job accepted", "job_id", created.ID, "tenant", id.Tenant, "media_type", created.Input.MediaType,
-		"size", created.Input.Size, "pages", created.Input.Pages)
-	return Enqueued{Job: created}, nil
+		"size", created.Input.Size, "pages", created.Input.Pages, "batch_id", created.BatchID)
+	return created, nil
 }
 
 // DiscardInput deletes what a refused submission stored.

@@ -42,6 +42,9 @@ const sweepBatch = 500
 // recordGrace more), then the record goes. Every step is idempotent, so a
 // crash between two of them repeats the first next time.
 func (r *retention) sweep(ctx context.Context, now time.Time) {
+	if _, err := r.jobs.PurgeBatches(ctx, now); err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "purging expired batches", "error", err)
+	}
 	ids, err := r.jobs.Expired(ctx, now, sweepBatch)
 	if err != nil && ctx.Err() == nil {
 		r.log.WarnContext(ctx, "listing expired jobs", "error", err)

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -26,19 +27,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, apiErr)
 		return
 	}
-	j, err := h.app.Jobs().Update(ctx, id, func(j *scheduler.Job) error {
-		if j.Status.Terminal() {
-			return errFinished
-		}
-		j.CancelRequested = true
-		if j.Status == scheduler.StatusQueued {
-			now := time.Now().UTC()
-			j.Status = scheduler.StatusCanceled
-			j.FinishedAt = now
-			j.ExpiresAt = now.Add(time.Duration(h.app.ResultTTL))
-		}
-		return nil
-	})
+	j, err := h.cancelJob(ctx, id)
 	switch {
 	case errors.Is(err, errFinished):
 		cur, _ := h.app.Jobs().Get(ctx, id)
@@ -56,9 +45,7 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(http.StatusServiceUnavailable, api.CodeDependencyUnavailable, "the job store is unavailable"))
 		return
 	}
-	if j.Status == scheduler.StatusCanceled {
-		h.app.Metrics().JobFinished(scheduler.StatusCanceled, 0)
-	} else {
+	if !j.Status.Terminal() {
 		j = h.waitChange(ctx, j, cancelWait)
 	}
 	h.log.InfoContext(ctx, "job cancel requested", "job_id", id, "status", j.Status)
@@ -67,4 +54,26 @@ func (h *Handler) cancel(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusAccepted
 	}
 	writeJSON(w, status, view(j))
+}
+
+// cancelJob cancels a queued job on the spot and flags a running one for
+// its worker; errFinished when it already ended.
+func (h *Handler) cancelJob(ctx context.Context, id string) (*scheduler.Job, error) {
+	j, err := h.app.Jobs().Update(ctx, id, func(j *scheduler.Job) error {
+		if j.Status.Terminal() {
+			return errFinished
+		}
+		j.CancelRequested = true
+		if j.Status == scheduler.StatusQueued {
+			now := time.Now().UTC()
+			j.Status = scheduler.StatusCanceled
+			j.FinishedAt = now
+			j.ExpiresAt = now.Add(time.Duration(h.app.ResultTTL))
+		}
+		return nil
+	})
+	if err == nil && j.Status == scheduler.StatusCanceled {
+		h.app.Metrics().JobFinished(scheduler.StatusCanceled, 0)
+	}
+	return j, err
 }

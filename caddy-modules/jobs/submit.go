@@ -11,6 +11,7 @@ import (
 	"github.com/rs/xid"
 
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/auth/tiers"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 	"github.com/docstrange/mesh/scheduler"
 )
@@ -57,7 +58,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	isJSON := err == nil && mediaType == "application/json"
 	switch {
 	case err == nil && mediaType == "multipart/form-data":
-		if r.ContentLength > limit+multipartSlack {
+		if r.ContentLength > int64(maxDocuments(decision))*(limit+multipartSlack) {
 			api.WriteError(w, errTooLarge(r.ContentLength, limit))
 			return
 		}
@@ -86,8 +87,29 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if isJSON {
 		job, apiErr = h.readSource(w, r, jobID, limit)
 	} else {
-		r.Body = http.MaxBytesReader(w, r.Body, limit+multipartSlack)
-		job, apiErr = h.readForm(ctx, r, jobID, limit)
+		// Several "file" parts make a batch (DESIGN §2), for tiers with
+		// the feature; each document has the tier's size limit.
+		maxFiles, tooMany := maxDocuments(decision), func(int) *api.Error { return batchDenial(decision) }
+		if decision.HasFeature("batch") {
+			tooMany = func(int) *api.Error { return errBatchTooLarge(maxFiles, id.Tier) }
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, int64(maxFiles)*(limit+multipartSlack))
+		var staged []stagedInput
+		var fields map[string]string
+		staged, fields, apiErr = h.readFormInputs(ctx, r, limit, maxFiles, tooMany)
+		switch {
+		case apiErr == nil && len(staged) == 0:
+			apiErr = invalid("file", "the multipart field \"file\" with the document is required")
+		case apiErr == nil && len(staged) > 1:
+			h.submitFormBatch(w, r, idem, staged, fields)
+			return
+		case apiErr == nil:
+			jobID = staged[0].jobID
+			var opts scheduler.Options
+			if opts, apiErr = parseOptions(fields); apiErr == nil {
+				job = &scheduler.Job{Options: opts, Input: *staged[0].input}
+			}
+		}
 	}
 	if apiErr == nil {
 		apiErr = h.app.CheckJob(ctx, id, job)
@@ -123,6 +145,32 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// maxDocuments is how many documents one submission may carry: the tier's
+// batch size with the batch feature, else one.
+func maxDocuments(d *tiers.Decision) int {
+	if d.HasFeature("batch") {
+		return max(int(d.Limits.MaxBatchSize), 1)
+	}
+	return 1
+}
+
+// submitFormBatch accepts the documents of a multipart submission with
+// several "file" parts as one batch.
+func (h *Handler) submitFormBatch(w http.ResponseWriter, r *http.Request, idem string, staged []stagedInput, fields map[string]string) {
+	if idem != "" {
+		h.discard(r.Context(), staged)
+		api.WriteError(w, invalid("Idempotency-Key", "Idempotency-Key is not supported on batches; submit documents one by one to retry them safely"))
+		return
+	}
+	opts, apiErr := parseOptions(fields)
+	if apiErr != nil {
+		h.discard(r.Context(), staged)
+		api.WriteError(w, apiErr)
+		return
+	}
+	h.acceptBatch(w, r, staged, opts)
+}
+
 // replayIfSame answers a repeated Idempotency-Key: the first job when the
 // request is the same (same content, same normalised options), 422 when the
 // key is reused for something else.
@@ -143,56 +191,64 @@ func (h *Handler) replay(w http.ResponseWriter, j *scheduler.Job) {
 	writeJSON(w, http.StatusAccepted, view(j))
 }
 
-func (h *Handler) readForm(ctx context.Context, r *http.Request, id string, limit int64) (*scheduler.Job, *api.Error) {
+// readFormInputs reads a multipart body: each "file" part is stored as
+// the input of a new job id, at most maxFiles of them (tooMany gives the
+// error for one more), and the option fields are returned. On an error,
+// what was stored is deleted.
+func (h *Handler) readFormInputs(ctx context.Context, r *http.Request, limit int64, maxFiles int, tooMany func(n int) *api.Error) (staged []stagedInput, fields map[string]string, apiErr *api.Error) {
+	defer func() {
+		if apiErr != nil {
+			h.discard(ctx, staged)
+			staged = nil
+		}
+	}()
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, invalid("body", "malformed multipart body: %v", err)
+		return nil, nil, invalid("body", "malformed multipart body: %v", err)
 	}
-	fields := map[string]string{}
-	var input *scheduler.Input
+	fields = map[string]string{}
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, bodyError(r, err, limit)
+			return staged, nil, bodyError(r, err, limit)
 		}
 		name := part.FormName()
 		switch {
 		case name == "file":
-			if input != nil {
-				return nil, invalid("file", "one document per request: send several documents as separate requests")
+			if len(staged) == maxFiles {
+				return staged, nil, tooMany(len(staged) + 1)
 			}
-			var apiErr *api.Error
+			jobID := "job_" + xid.New().String()
 			readErr := func(err error) *api.Error { return bodyError(r, err, limit) }
-			if input, apiErr = h.app.StoreInput(ctx, id, part, part.FileName(), r.ContentLength, limit, readErr); apiErr != nil {
-				return nil, apiErr
+			in, apiErr := h.app.StoreInput(ctx, jobID, part, part.FileName(), r.ContentLength, limit, readErr)
+			if apiErr != nil {
+				h.app.DiscardInput(ctx, jobID)
+				if len(staged) > 0 || maxFiles > 1 {
+					apiErr = apiErr.With("index", len(staged)).With("filename", docstrange.SanitizeFilename(part.FileName()))
+				}
+				return staged, nil, apiErr
 			}
+			staged = append(staged, stagedInput{jobID: jobID, input: in})
 		case formFields[name]:
 			if _, dup := fields[name]; dup {
-				return nil, invalid(name, "the field %q appears twice", name)
+				return staged, nil, invalid(name, "the field %q appears twice", name)
 			}
 			b, err := io.ReadAll(io.LimitReader(part, maxFieldSize+1))
 			if err != nil {
-				return nil, bodyError(r, err, limit)
+				return staged, nil, bodyError(r, err, limit)
 			}
 			if len(b) > maxFieldSize {
-				return nil, invalid(name, "the field %q is longer than %d bytes", name, maxFieldSize)
+				return staged, nil, invalid(name, "the field %q is longer than %d bytes", name, maxFieldSize)
 			}
 			fields[name] = string(b)
 		default:
-			return nil, invalid(name, "unknown form field %q; allowed: file, options, output_formats, pages, ocr, languages, device", name)
+			return staged, nil, invalid(name, "unknown form field %q; allowed: file, options, output_formats, pages, ocr, languages, device", name)
 		}
 	}
-	if input == nil {
-		return nil, invalid("file", "the multipart field \"file\" with the document is required")
-	}
-	opts, apiErr := parseOptions(fields)
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	return &scheduler.Job{Options: opts, Input: *input}, nil
+	return staged, fields, nil
 }
 
 // bodyError maps a failure to read the request body.

@@ -45,6 +45,7 @@ type Store struct {
 	idem     map[string]string    // tenant \x00 key → id
 	dedupe   map[string][]string  // DedupeKey → ids ascending of succeeded jobs
 	hooks    map[string]time.Time // id → WebhookDue, for jobs with a pending delivery
+	batches  map[string]*scheduler.Batch
 	q        queue
 	subs     map[string]map[chan *scheduler.Job]struct{}
 	// wake is closed and replaced whenever a job becomes claimable.
@@ -61,6 +62,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		idem:     map[string]string{},
 		dedupe:   map[string][]string{},
 		hooks:    map[string]time.Time{},
+		batches:  map[string]*scheduler.Batch{},
 		q:        newQueue(),
 		subs:     map[string]map[chan *scheduler.Job]struct{}{},
 		wake:     make(chan struct{}),
@@ -90,6 +92,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		q, err := tx.CreateBucketIfNotExists(bucketQueue)
 		if err != nil {
+			return err
+		}
+		if err := s.loadBatches(tx); err != nil {
 			return err
 		}
 		err = b.ForEach(func(k, v []byte) error {

@@ -12,6 +12,7 @@
 //	                DedupeKey k, expiring at that job's ExpiresAt
 //	expires         sorted set, score ExpiresAt in µs: Expired
 //	webhooks        sorted set, score WebhookDue in ms: WebhooksDue
+//	batch:{id}      string: the Batch, expiring at its ExpiresAt
 //	queue           stream with one entry {id} per queued job, read through
 //	                the consumer group Config.ConsumerGroup
 //	entries         hash id → the job's current stream entry

@@ -104,6 +104,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Backend, opts ...Option
 		{"Dedupe", dedupeCases},
 		{"Persistence", persistCases},
 		{"Webhooks", webhookCases},
+		{"Batches", batchCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
