@@ -58,11 +58,9 @@ func (c *Config) validate(defaultLimit, stride int) error {
 	setDefault(&c.MaxRecWidth, 3200)
 	setDefault(&c.MaxImagePixels, 50_000_000)
 	setDefault(&c.MaxImageSide, 16384)
-	setDefault(&c.Spaces.GapFactor, 1.5)
-	setDefault(&c.Spaces.MinBlankFrames, 2)
+	setDefault(&c.Spaces.SpaceProb, 0.003)
+	setDefault(&c.Spaces.InkWeight, 2)
 	setDefault(&c.Spaces.MinInkGap, 0.16)
-	setDefault(&c.Spaces.InkGapFactor, 1.8)
-	setDefault(&c.Spaces.StrongInkGap, 1.5)
 	switch {
 	case c.DetLimitSideLen < stride || c.DetLimitSideLen%stride != 0:
 		return fmt.Errorf("validating det_limit_side_len %d: must be a positive multiple of %d", c.DetLimitSideLen, stride)
@@ -74,8 +72,8 @@ func (c *Config) validate(defaultLimit, stride int) error {
 		return fmt.Errorf("validating max_rec_width %d: must be at least 48", c.MaxRecWidth)
 	case c.MaxImagePixels < 1 || c.MaxImageSide < 1:
 		return fmt.Errorf("validating max_image_pixels %d, max_image_side %d: must be positive", c.MaxImagePixels, c.MaxImageSide)
-	case c.Spaces.GapFactor < 1 || c.Spaces.InkGapFactor < 1 || c.Spaces.StrongInkGap < 1 || c.Spaces.MinBlankFrames < 0 || c.Spaces.MinInkGap < 0:
-		return fmt.Errorf("validating spaces %+v: factors must be at least 1, minimums not negative", c.Spaces)
+	case c.Spaces.SpaceProb <= 0 || c.Spaces.SpaceProb >= 1 || c.Spaces.InkWeight < 0 || c.Spaces.MinInkGap < 0:
+		return fmt.Errorf("validating spaces %+v: space_prob must be in (0, 1), ink_weight and min_ink_gap not negative", c.Spaces)
 	}
 	return nil
 }

@@ -37,6 +37,10 @@ type recResult struct {
 	frameW float64
 	// height is the crop height fed to the model.
 	height int
+	// space has, per output frame, the probability of the space class,
+	// which tells dropped word spaces apart; nil when the dictionary has
+	// none.
+	space []float32
 }
 
 // run recognises crops, grouping those of similar aspect ratio into one
@@ -96,10 +100,14 @@ func (rc *recognizer) runGroup(ctx context.Context, crops []*raster, group []int
 		return nil, fmt.Errorf("recognizing: output shape %v, want [%d T %d]", sh, len(group), len(rc.labels))
 	}
 	frames, classes := int(sh[1]), int(sh[2])
+	space := spaceClass(rc.labels)
 	res := make([]recResult, len(group))
 	for k := range group {
 		probs := out[0].Data[k*frames*classes : (k+1)*frames*classes]
-		res[k] = recResult{chars: ctcDecode(probs, frames, classes, rc.labels), ink: inks[k], frameW: float64(w) / float64(frames), height: h}
+		res[k] = recResult{
+			chars: ctcDecode(probs, frames, classes, rc.labels), space: classProbs(probs, frames, classes, space),
+			ink: inks[k], frameW: float64(w) / float64(frames), height: h,
+		}
 	}
 	return res, nil
 }

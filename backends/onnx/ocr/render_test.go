@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/goitalic"
 	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
@@ -18,6 +19,7 @@ import (
 var fonts = map[string][]byte{
 	"goregular": goregular.TTF,
 	"gobold":    gobold.TTF,
+	"goitalic":  goitalic.TTF,
 	"gomono":    gomono.TTF,
 }
 
