@@ -7,6 +7,7 @@ GO        ?= go
 BIN       := bin
 EDGE      := $(BIN)/docstrange-edge
 CLI       := $(BIN)/docstrange
+WORKER    := $(BIN)/docstrange-worker
 BENCH     := $(BIN)/docstrange-bench
 OCRBENCH  := $(BIN)/docstrange-ocrbench
 BACKENDS  := $(BIN)/backends
@@ -23,11 +24,15 @@ MODEL_FILES := $(addprefix $(DOCSTRANGE_MODELS_DIR)/,libonnxruntime.so.1 ch_PP-O
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.data/*' 2>/dev/null) go.mod go.sum
 
-.PHONY: all build cli run test test-go test-deps bench lint clean models
+.PHONY: all build cli run test hashistack cluster cluster-down test-go test-deps bench lint clean models
 
 all: build
 
-build: $(EDGE) $(ONNX) $(CLI)
+build: $(EDGE) $(ONNX) $(CLI) $(WORKER)
+
+# The standalone worker process (one per Nomad allocation).
+$(WORKER): $(GO_SOURCES)
+	$(GO) build -ldflags "-X 'main.version=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-worker
 
 ## cli: the docstrange command-line client (bin/docstrange)
 cli: $(CLI)
@@ -72,11 +77,24 @@ $(OCRBENCH): $(GO_SOURCES)
 	$(GO) build -ldflags "-X 'main.buildVersion=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-ocrbench
 
 ## bench: API load against Caddy's static route, then OCR against Tesseract,
-## then tus uploads against stock tusd (all in one run); every verdict is
+## then tus uploads against stock tusd, then a placement round of 1,000 jobs
+## on 8 workers against FIFO first-fit (all in one run); every verdict is
 ## printed before the exit status.
 bench: $(EDGE) $(BENCH) $(ONNX) $(OCRBENCH) $(MODEL_FILES)
 	@rc=0; ./scripts/bench.sh || rc=$$?; ./scripts/ocrbench.sh || rc=$$?; \
-	  ./scripts/uploadbench.sh || rc=$$?; exit $$rc
+	  ./scripts/uploadbench.sh || rc=$$?; \
+	  $(GO) test -run '^$$' -bench BenchmarkPlace -benchtime 2000x ./scheduler/placement/ || rc=$$?; exit $$rc
+
+## hashistack: Consul v1.16.3 and Nomad v1.6.3 (MPL-2.0) built into ~/.cache/docstrange/hashistack
+hashistack:
+	@./scripts/hashistack.sh path
+
+## cluster: a local dev Consul and two Nomad nodes (cpu-1, gpu-1) on loopback; cluster-down stops them
+cluster:
+	@./scripts/cluster.sh up
+
+cluster-down:
+	@./scripts/cluster.sh down
 
 lint:
 	$(GO) vet ./...

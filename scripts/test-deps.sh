@@ -26,3 +26,8 @@ fi
 # run against: built once from the Go module proxy into a cache outside the
 # repository (a few minutes cold), so no test waits for it.
 "$(dirname "${BASH_SOURCE[0]}")/s3-server.sh" path >/dev/null
+
+# Consul v1.16.3 and Nomad v1.6.3 (the newest MPL-2.0 releases) for the
+# cluster tests: built once from the module proxy into a cache outside the
+# repository (about 8 min and 4 GB of module cache cold), then reused.
+"$(dirname "${BASH_SOURCE[0]}")/hashistack.sh" path >/dev/null

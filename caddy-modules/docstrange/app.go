@@ -39,6 +39,10 @@ type App struct {
 	// Store is "embedded" (bbolt under DataDir) or "redis". Default:
 	// embedded.
 	Store string `json:"store,omitempty"`
+	// BlobDir holds job inputs and results. Standalone workers
+	// (docstrange-worker) must see the same folder. Default:
+	// DataDir/blobs.
+	BlobDir string `json:"blob_dir,omitempty"`
 	// Redis configures the redis store. Default: 127.0.0.1:6379.
 	Redis *RedisConfig `json:"redis,omitempty"`
 	// MaxUploadSize is the largest accepted document in bytes. Default:
@@ -139,7 +143,13 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating data_dir: %w", err)
 	}
-	if a.blobs, err = blob.NewLocal(filepath.Join(dir, "blobs")); err != nil {
+	blobDir := filepath.Join(dir, "blobs")
+	if a.BlobDir != "" {
+		if blobDir, err = filepath.Abs(a.BlobDir); err != nil {
+			return fmt.Errorf("resolving blob_dir: %w", err)
+		}
+	}
+	if a.blobs, err = blob.NewLocal(blobDir); err != nil {
 		return err
 	}
 	jobs, err := a.openJobs(ctx)

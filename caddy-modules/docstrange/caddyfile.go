@@ -20,6 +20,7 @@ func init() {
 //
 //	docstrange {
 //		data_dir         <path>
+//		blob_dir         <path>
 //		store            embedded|redis
 //		redis {
 //			addr     <host:port>
@@ -108,6 +109,17 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		case "uploads":
 			if err := a.unmarshalUploads(d); err != nil {
 				return err
+			}
+			continue
+		case "blob_dir":
+			// An unset environment placeholder leaves no argument: keep
+			// the default.
+			switch args := d.RemainingArgs(); len(args) {
+			case 0:
+			case 1:
+				a.BlobDir = args[0]
+			default:
+				return d.ArgErr()
 			}
 			continue
 		case "webhooks":

@@ -1,0 +1,166 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// cluster is a dev Consul and Nomad (scripts/cluster.sh) for one test.
+type cluster struct {
+	t     *testing.T
+	dir   string
+	base  int
+	env   []string
+	nomad string
+}
+
+// freePortRun finds n consecutive free loopback ports, for the cluster's
+// agents, which take their ports from one base.
+func freePortRun(t *testing.T, n int) int {
+	t.Helper()
+	for range 50 {
+		base := 20000 + rand.IntN(20000)
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no run of free ports")
+	return 0
+}
+
+// startCluster runs scripts/cluster.sh up on free ports and tears the
+// cluster down at cleanup.
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dir: t.TempDir(), base: freePortRun(t, 12)}
+	c.env = append(os.Environ(), "DOCSTRANGE_CLUSTER_DIR="+c.dir, "CLUSTER_PORT_BASE="+strconv.Itoa(c.base))
+	out, err := c.script("up")
+	t.Cleanup(func() {
+		if out, err := c.script("down"); err != nil {
+			t.Logf("cluster.sh down: %v\n%s", err, out)
+		}
+	})
+	if err != nil {
+		logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			t.Logf("%s:\n%s", l, tail(string(b), 3000))
+		}
+		t.Fatalf("cluster.sh up: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "NOMAD_BIN="); ok {
+			c.nomad = v
+		}
+		if strings.HasPrefix(line, "NOMAD_ADDR=") || strings.HasPrefix(line, "CONSUL_HTTP_ADDR=") {
+			c.env = append(c.env, line)
+		}
+	}
+	if c.nomad == "" {
+		t.Fatalf("cluster.sh up printed no NOMAD_BIN:\n%s", out)
+	}
+	return c
+}
+
+func (c *cluster) script(arg string) ([]byte, error) {
+	cmd := exec.Command("../scripts/cluster.sh", arg)
+	cmd.Env = c.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.Bytes(), err
+}
+
+// nomadCmd runs the nomad CLI against the cluster.
+func (c *cluster) nomadCmd(args ...string) (string, int) {
+	cmd := exec.Command(c.nomad, args...)
+	cmd.Env = c.env
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("nomad %v: %v", args, err)
+	}
+	return string(out), code
+}
+
+// TestNomadSpecs: every job spec in nomad/jobs passes `nomad job validate`
+// and `nomad job plan` against a real dev cluster, with the dev cluster's
+// variables (raw_exec, the example device plugin as the GPU), and every
+// group of it can be placed.
+func TestNomadSpecs(t *testing.T) {
+	c := startCluster(t)
+	specs, err := filepath.Glob("../nomad/jobs/*.nomad.hcl")
+	if err != nil || len(specs) < 3 {
+		t.Fatalf("specs: %v %v", specs, err)
+	}
+	vars := []string{
+		"-var", "driver=raw_exec",
+		"-var", "bin_dir=/opt/docstrange/bin",
+	}
+	extra := map[string][]string{
+		"worker.nomad.hcl": {"-var", "models_dir=/opt/docstrange/models", "-var", "gpu_device=nomad/file/mock"},
+	}
+	for _, spec := range specs {
+		name := filepath.Base(spec)
+		t.Run(name, func(t *testing.T) {
+			args := append(append([]string{}, vars...), extra[name]...)
+			if out, code := c.nomadCmd(append(append([]string{"job", "validate"}, args...), spec)...); code != 0 {
+				t.Fatalf("nomad job validate %s: exit %d\n%s", name, code, out)
+			}
+			// plan exits 1 when it would create allocations, 255 on error.
+			out, code := c.nomadCmd(append(append([]string{"job", "plan"}, args...), spec)...)
+			if code != 0 && code != 1 {
+				t.Fatalf("nomad job plan %s: exit %d\n%s", name, code, out)
+			}
+			if !strings.Contains(out, "All tasks successfully allocated.") {
+				t.Errorf("nomad job plan %s cannot place every group:\n%s", name, out)
+			}
+			if !strings.Contains(out, "Job: ") {
+				t.Errorf("nomad job plan %s printed no plan:\n%s", name, out)
+			}
+		})
+	}
+}
+
+// TestClusterDownFreesPorts: down stops every agent it started, so a second
+// up on the same ports works (no leaked agents holding them).
+func TestClusterDownFreesPorts(t *testing.T) {
+	c := startCluster(t)
+	if out, err := c.script("down"); err != nil {
+		t.Fatalf("down: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p := c.base; p < c.base+12; p++ {
+		for {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err == nil {
+				l.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("port %d still taken after cluster.sh down", p)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/internal/proctest"
+	"github.com/docstrange/mesh/internal/redistest"
+)
+
+var (
+	workerOnce sync.Once
+	workerBin  string
+	workerErr  error
+)
+
+// buildWorker builds docstrange-worker once per run, instrumented like the
+// edge when the run collects coverage.
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	workerOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "docstrange-worker-")
+		if err != nil {
+			workerErr = err
+			return
+		}
+		workerBin = filepath.Join(dir, "docstrange-worker")
+		flags := []string{"-ldflags", "-X 'main.version=e2e (commit test)'"}
+		if os.Getenv("DOCSTRANGE_E2E_COVERDIR") != "" {
+			flags = append(flags, "-cover", "-coverpkg=github.com/docstrange/mesh/...")
+		}
+		workerErr = goBuildFlags(workerBin, "../edge/cmd/docstrange-worker", flags...)
+	})
+	if workerErr != nil {
+		t.Fatalf("building docstrange-worker: %v", workerErr)
+	}
+	return workerBin
+}
+
+// workerProc is one docstrange-worker process.
+type workerProc struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	logs *proctest.Log
+	addr string
+}
+
+// startWorker runs a worker with env, waiting until its /health answers.
+func startWorker(t *testing.T, env ...string) *workerProc {
+	t.Helper()
+	w := &workerProc{t: t, logs: &proctest.Log{}, addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	w.cmd = exec.Command(buildWorker(t))
+	w.cmd.Env = append(append(os.Environ(), "DOCSTRANGE_HTTP_ADDR="+w.addr), env...)
+	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {
+		w.cmd.Env = append(w.cmd.Env, "GOCOVERDIR="+dir)
+	}
+	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		w.signal(syscall.SIGINT)
+		if t.Failed() {
+			t.Logf("worker logs:\n%s", tail(w.logs.String(), 6000))
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + w.addr + "/health"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return w
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("worker not healthy after 60s:\n%s", tail(w.logs.String(), 6000))
+	return nil
+}
+
+// signal sends sig and waits for the process to exit.
+func (w *workerProc) signal(sig syscall.Signal) {
+	if w.cmd == nil || w.cmd.Process == nil {
+		return
+	}
+	w.cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { w.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		w.cmd.Process.Kill()
+		<-done
+	}
+	w.cmd = nil
+}
+
+// TestStandaloneWorkers: an edge with no embedded worker and standalone
+// docstrange-worker processes sharing its Redis and blob folder run every
+// job; a worker killed with -9 in the middle of a job loses nothing (its
+// lease expires and another worker finishes the job), and a worker stopped
+// with SIGINT hands its job back at once.
+func TestStandaloneWorkers(t *testing.T) {
+	srv := redistest.Start(t)
+	blobs := t.TempDir()
+	shared := []string{"DOCSTRANGE_REDIS_ADDR=" + srv.Addr(), "DOCSTRANGE_REDIS_PREFIX=sw:", "DOCSTRANGE_BLOB_DIR=" + blobs}
+	s := startStack(t, append([]string{"DOCSTRANGE_STORE=redis", testPepper, "DOCSTRANGE_WORKERS=-1"}, shared...)...)
+	workerEnv := append([]string{"DOCSTRANGE_LEASE_TTL=2s", "DOCSTRANGE_SLOTS=2", "DOCSTRANGE_CACHE_DIR=" + filepath.Join(t.TempDir(), "wazero")}, shared...)
+
+	t.Run("jobs run on the workers", func(t *testing.T) {
+		w := startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=w1")...)
+		var ids []string
+		for i := range 10 {
+			ids = append(ids, s.submitOK(fmt.Sprintf("doc%d.pdf", i), makePDF(1+i%3), nil).JobID)
+		}
+		for _, id := range ids {
+			if j := s.waitFor(id, 60*time.Second); j.Status != "succeeded" {
+				t.Fatalf("job %s: %+v", id, j)
+			}
+		}
+		res := s.get("/api/v1/jobs/" + ids[0] + "/result?format=text")
+		if res.status != http.StatusOK || len(res.body) == 0 {
+			t.Fatalf("result served by the edge from the shared folder: %d %s", res.status, res.body)
+		}
+		w.signal(syscall.SIGINT)
+	})
+
+	t.Run("kill -9 mid-job", func(t *testing.T) {
+		w1 := startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=doomed", "DOCSTRANGE_SLOTS=1")...)
+		job := s.submitOK("long.pdf", makePDF(600), nil)
+		waitRunning(t, s, job.JobID)
+		w1.signal(syscall.SIGKILL)
+		startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=heir")...)
+		j := s.waitFor(job.JobID, 120*time.Second)
+		if j.Status != "succeeded" || j.Attempts < 2 {
+			t.Fatalf("after the kill: %+v; want succeeded on a second attempt", j)
+		}
+	})
+
+	t.Run("SIGINT hands the job back", func(t *testing.T) {
+		w1 := startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=leaving", "DOCSTRANGE_SLOTS=1", "DOCSTRANGE_LEASE_TTL=60s")...)
+		job := s.submitOK("long.pdf", makePDF(600), nil)
+		waitRunning(t, s, job.JobID)
+		w1.signal(syscall.SIGINT)
+		// With a 60s lease, only the hand-back lets another worker take
+		// the job within the wait below.
+		startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=taker", "DOCSTRANGE_LEASE_TTL=60s")...)
+		if j := s.waitFor(job.JobID, 45*time.Second); j.Status != "succeeded" {
+			t.Fatalf("after SIGINT: %+v", j)
+		}
+	})
+}
+
+// waitRunning waits until the job is running with some pages done.
+func waitRunning(t *testing.T, s *stack, id string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var j api.Job
+		s.get("/api/v1/jobs/"+id).json(t, &j)
+		if j.Status == "running" && j.Progress.PagesDone > 0 {
+			return
+		}
+		if j.Status != "queued" && j.Status != "running" {
+			t.Fatalf("job %s ended before the worker was stopped: %+v", id, j)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("job %s never ran", id)
+}

@@ -1,0 +1,207 @@
+# Workers: one process per allocation, in two groups. The CPU group runs on
+# any node; the GPU group asks Nomad for a GPU device (nvidia/gpu in
+# production; the dev cluster passes Nomad's example device plugin's
+# nomad/file/mock as a stand-in). Each allocation registers itself in
+# Consul with its device, backends, slots and region as service meta; the
+# scheduler places jobs from that, and the worker pulls the jobs placed on
+# it.
+
+variable "datacenters" {
+  type    = list(string)
+  default = ["dc1"]
+}
+
+variable "region" {
+  type    = string
+  default = "global"
+}
+
+variable "driver" {
+  type        = string
+  default     = "exec"
+  description = "Task driver: exec in production, raw_exec on the dev cluster."
+}
+
+variable "bin_dir" {
+  type        = string
+  description = "Folder holding docstrange-worker and backends/ on every client node."
+}
+
+variable "models_dir" {
+  type        = string
+  description = "Folder holding the ONNX Runtime library and the models (make models)."
+}
+
+variable "redis_addr" {
+  type    = string
+  default = "127.0.0.1:6379"
+}
+
+variable "gpu_device" {
+  type        = string
+  default     = "nvidia/gpu"
+  description = "The device a GPU worker asks for: nvidia/gpu, or nomad/file/mock on the dev cluster."
+}
+
+variable "cpu_slots" {
+  type    = number
+  default = 2
+}
+
+variable "gpu_slots" {
+  type    = number
+  default = 4
+}
+
+variable "cpu_count" {
+  type    = number
+  default = 1
+}
+
+variable "gpu_count" {
+  type    = number
+  default = 1
+}
+
+job "docstrange-worker" {
+  datacenters = var.datacenters
+  region      = var.region
+  type        = "service"
+
+  group "cpu" {
+    count = var.cpu_count
+
+    network {
+      port "http" {}
+    }
+
+    # The scheduler moves this count with the queue, within these bounds.
+    scaling {
+      enabled = true
+      min     = 1
+      max     = 20
+    }
+
+    service {
+      name     = "docstrange-worker"
+      port     = "http"
+      provider = "consul"
+      tags     = ["cpu", "region-${var.region}"]
+      meta {
+        device   = "cpu"
+        slots    = "${var.cpu_slots}"
+        backends = "onnx"
+        region   = var.region
+        alloc_id = "${NOMAD_ALLOC_ID}"
+      }
+      check {
+        name     = "ready"
+        type     = "http"
+        path     = "/health"
+        interval = "5s"
+        timeout  = "2s"
+      }
+    }
+
+    task "worker" {
+      driver = var.driver
+
+      config {
+        command = "${var.bin_dir}/docstrange-worker"
+      }
+
+      env {
+        DOCSTRANGE_REDIS_ADDR   = var.redis_addr
+        DOCSTRANGE_REGION       = var.region
+        DOCSTRANGE_DEVICE       = "cpu"
+        DOCSTRANGE_SLOTS        = "${var.cpu_slots}"
+        DOCSTRANGE_WORKER_ID    = "${NOMAD_ALLOC_ID}"
+        DOCSTRANGE_HTTP_ADDR    = "${NOMAD_ADDR_http}"
+        DOCSTRANGE_BACKENDS_DIR = "${var.bin_dir}/backends"
+        DOCSTRANGE_MODELS_DIR   = var.models_dir
+        DOCSTRANGE_ONNX_PROVIDER = "cpu"
+      }
+
+      resources {
+        cpu    = 2000
+        memory = 2048
+      }
+
+      # A worker hands its jobs back on SIGINT; give it time to.
+      kill_signal  = "SIGINT"
+      kill_timeout = "30s"
+    }
+  }
+
+  group "gpu" {
+    count = var.gpu_count
+
+    network {
+      port "http" {}
+    }
+
+    scaling {
+      enabled = true
+      min     = 0
+      max     = 8
+    }
+
+    service {
+      name     = "docstrange-worker"
+      port     = "http"
+      provider = "consul"
+      tags     = ["gpu", "region-${var.region}"]
+      meta {
+        device   = "gpu"
+        slots    = "${var.gpu_slots}"
+        backends = "onnx"
+        region   = var.region
+        alloc_id = "${NOMAD_ALLOC_ID}"
+      }
+      check {
+        name     = "ready"
+        type     = "http"
+        path     = "/health"
+        interval = "5s"
+        timeout  = "2s"
+      }
+    }
+
+    task "worker" {
+      driver = var.driver
+
+      config {
+        command = "${var.bin_dir}/docstrange-worker"
+      }
+
+      env {
+        DOCSTRANGE_REDIS_ADDR    = var.redis_addr
+        DOCSTRANGE_REGION        = var.region
+        DOCSTRANGE_DEVICE        = "gpu"
+        DOCSTRANGE_SLOTS         = "${var.gpu_slots}"
+        DOCSTRANGE_WORKER_ID     = "${NOMAD_ALLOC_ID}"
+        DOCSTRANGE_HTTP_ADDR     = "${NOMAD_ADDR_http}"
+        DOCSTRANGE_BACKENDS_DIR  = "${var.bin_dir}/backends"
+        DOCSTRANGE_MODELS_DIR    = var.models_dir
+        DOCSTRANGE_ONNX_PROVIDER = "cuda"
+      }
+
+      resources {
+        cpu    = 2000
+        memory = 4096
+
+        # A block label cannot interpolate; a dynamic block can.
+        dynamic "device" {
+          for_each = [var.gpu_device]
+          labels   = [device.value]
+          content {
+            count = 1
+          }
+        }
+      }
+
+      kill_signal  = "SIGINT"
+      kill_timeout = "30s"
+    }
+  }
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# A local dev cluster: one Consul dev agent, one Nomad dev agent (server and
+# client, node class "cpu") and a second Nomad client (node class "gpu")
+# whose stand-in GPU is Nomad's example device plugin (nomad/file/mock),
+# all on loopback ports, with state under one folder. Agents are stopped by
+# the PIDs this script recorded, never by name.
+#
+#   scripts/cluster.sh up       start the agents and wait for their leaders
+#   scripts/cluster.sh down     stop the Nomad jobs, then the agents
+#   scripts/cluster.sh status   show members and nodes
+#   scripts/cluster.sh env      print CONSUL_HTTP_ADDR, NOMAD_ADDR and the binaries
+#
+# Environment (all optional):
+#   DOCSTRANGE_CLUSTER_DIR  state, configs, logs and PID files (.data/cluster)
+#   CLUSTER_PORT_BASE       first of the 12 consecutive ports used (18300)
+#   NOMAD_BIN, CONSUL_BIN, NOMAD_DEVICE_PLUGIN  binaries (built by scripts/hashistack.sh)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+dir=${DOCSTRANGE_CLUSTER_DIR:-$root/.data/cluster}
+base=${CLUSTER_PORT_BASE:-18300}
+
+# Ports, all derived from one base so two clusters can run side by side.
+consul_server=$base consul_serf_lan=$((base + 1)) consul_serf_wan=$((base + 2))
+consul_http=$((base + 3)) consul_dns=$((base + 4)) consul_grpc=$((base + 5))
+nomad_http=$((base + 6)) nomad_rpc=$((base + 7)) nomad_serf=$((base + 8))
+gpu_http=$((base + 9)) gpu_rpc=$((base + 10)) gpu_serf=$((base + 11))
+
+bins() {
+	if [ -z "${NOMAD_BIN:-}" ] || [ -z "${CONSUL_BIN:-}" ] || [ -z "${NOMAD_DEVICE_PLUGIN:-}" ]; then
+		local hs
+		hs=$(./scripts/hashistack.sh path)
+		CONSUL_BIN=${CONSUL_BIN:-$hs/consul}
+		NOMAD_BIN=${NOMAD_BIN:-$hs/nomad}
+		NOMAD_DEVICE_PLUGIN=${NOMAD_DEVICE_PLUGIN:-$hs/nomad-device-example}
+	fi
+}
+
+print_env() {
+	bins
+	echo "CONSUL_HTTP_ADDR=127.0.0.1:$consul_http"
+	echo "NOMAD_ADDR=http://127.0.0.1:$nomad_http"
+	echo "CONSUL_BIN=$CONSUL_BIN"
+	echo "NOMAD_BIN=$NOMAD_BIN"
+}
+
+running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_for() { # what, seconds, command...
+	local what=$1 secs=$2
+	shift 2
+	for _ in $(seq $((secs * 10))); do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "cluster.sh: $what not ready after ${secs}s; see $dir/*.log" >&2
+	return 1
+}
+
+leader() { [ -n "$(curl -fsS "$1" | tr -d '"')" ]; }
+
+nodes_ready() {
+	[ "$(curl -fsS "http://127.0.0.1:$nomad_http/v1/nodes" | grep -o '"Status":"ready"' | wc -l)" -ge 2 ]
+}
+
+write_configs() {
+	mkdir -p "$dir/consul" "$dir/nomad" "$dir/nomad-gpu" "$dir/plugins" "$dir/devices" "$dir/tmp"
+	cat >"$dir/consul.hcl" <<-HCL
+	data_dir  = "$dir/consul"
+	log_level = "WARN"
+	disable_update_check = true
+	ports {
+	  server   = $consul_server
+	  serf_lan = $consul_serf_lan
+	  serf_wan = $consul_serf_wan
+	  http     = $consul_http
+	  dns      = $consul_dns
+	  grpc     = $consul_grpc
+	  grpc_tls = -1
+	}
+	HCL
+	cat >"$dir/nomad.hcl" <<-HCL
+	data_dir   = "$dir/nomad"
+	name       = "cpu-1"
+	log_level  = "WARN"
+	bind_addr  = "127.0.0.1"
+	disable_update_check = true
+	ports {
+	  http = $nomad_http
+	  rpc  = $nomad_rpc
+	  serf = $nomad_serf
+	}
+	consul {
+	  address = "127.0.0.1:$consul_http"
+	}
+	client {
+	  node_class = "cpu"
+	  meta {
+	    gpu = "false"
+	  }
+	}
+	plugin "raw_exec" {
+	  config {
+	    enabled = true
+	  }
+	}
+	HCL
+	# The GPU client: the example device plugin turns every file in
+	# devices/ into one nomad/file/mock device.
+	cp -f "$NOMAD_DEVICE_PLUGIN" "$dir/plugins/example-device"
+	: >"$dir/devices/gpu0"
+	cat >"$dir/nomad-gpu.hcl" <<-HCL
+	data_dir   = "$dir/nomad-gpu"
+	name       = "gpu-1"
+	log_level  = "WARN"
+	bind_addr  = "127.0.0.1"
+	plugin_dir = "$dir/plugins"
+	disable_update_check = true
+	advertise {
+	  http = "127.0.0.1"
+	  rpc  = "127.0.0.1"
+	  serf = "127.0.0.1"
+	}
+	ports {
+	  http = $gpu_http
+	  rpc  = $gpu_rpc
+	  serf = $gpu_serf
+	}
+	consul {
+	  address = "127.0.0.1:$consul_http"
+	}
+	client {
+	  enabled    = true
+	  servers    = ["127.0.0.1:$nomad_rpc"]
+	  node_class = "gpu"
+	  meta {
+	    gpu = "true"
+	  }
+	}
+	plugin "raw_exec" {
+	  config {
+	    enabled = true
+	  }
+	}
+	plugin "example-device" {
+	  config {
+	    dir           = "$dir/devices"
+	    list_period   = "1s"
+	    unhealthy_perm = "-rwxrwxrwx"
+	  }
+	}
+	HCL
+}
+
+up() {
+	bins
+	if running "$dir/consul.pid" || running "$dir/nomad.pid"; then
+		echo "cluster.sh: already running in $dir (scripts/cluster.sh down first)" >&2
+		exit 1
+	fi
+	write_configs
+	"$CONSUL_BIN" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -config-file "$dir/consul.hcl" >"$dir/consul.log" 2>&1 &
+	echo $! >"$dir/consul.pid"
+	wait_for "Consul leader" 60 leader "http://127.0.0.1:$consul_http/v1/status/leader"
+	TMPDIR=$dir/tmp "$NOMAD_BIN" agent -dev -bind 127.0.0.1 -network-interface lo -config "$dir/nomad.hcl" >"$dir/nomad.log" 2>&1 &
+	echo $! >"$dir/nomad.pid"
+	wait_for "Nomad leader" 60 leader "http://127.0.0.1:$nomad_http/v1/status/leader"
+	TMPDIR=$dir/tmp "$NOMAD_BIN" agent -network-interface lo -config "$dir/nomad-gpu.hcl" >"$dir/nomad-gpu.log" 2>&1 &
+	echo $! >"$dir/nomad-gpu.pid"
+	wait_for "both Nomad nodes" 60 nodes_ready
+	echo "cluster.sh: Consul on 127.0.0.1:$consul_http, Nomad on 127.0.0.1:$nomad_http (nodes cpu-1, gpu-1), state in $dir" >&2
+	print_env
+}
+
+stop_pid() {
+	local f=$1
+	if running "$f"; then
+		local pid
+		pid=$(cat "$f")
+		kill -INT "$pid" 2>/dev/null || true
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$f"
+}
+
+down() {
+	if running "$dir/nomad.pid"; then
+		bins
+		# Jobs first, so their executors and tasks exit with them.
+		for job in $(NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" job status -short 2>/dev/null | awk 'NR > 1 && $1 != "No" {print $1}'); do
+			NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" job stop -purge -yes "$job" >/dev/null 2>&1 || true
+		done
+	fi
+	stop_pid "$dir/nomad-gpu.pid"
+	stop_pid "$dir/nomad.pid"
+	stop_pid "$dir/consul.pid"
+}
+
+status() {
+	bins
+	CONSUL_HTTP_ADDR=127.0.0.1:$consul_http "$CONSUL_BIN" members || true
+	NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" node status || true
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+env) print_env ;;
+*)
+	echo "usage: $0 up|down|status|env" >&2
+	exit 2
+	;;
+esac
