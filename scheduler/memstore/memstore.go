@@ -414,18 +414,41 @@ func (s *Store) Expired(ctx context.Context, t time.Time, limit int) ([]string, 
 	if err := s.lock(); err != nil {
 		return nil, err
 	}
-	type exp struct {
-		id string
-		at time.Time
-	}
-	var all []exp
+	var all []timedID
 	for id, j := range s.jobs {
 		if !j.ExpiresAt.IsZero() && !j.ExpiresAt.After(t) {
-			all = append(all, exp{id, j.ExpiresAt})
+			all = append(all, timedID{id, j.ExpiresAt})
 		}
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b exp) int {
+	return oldestIDs(all, limit), nil
+}
+
+// WebhooksDue implements scheduler.Store.
+func (s *Store) WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	var all []timedID
+	for id, at := range s.hooks {
+		if !at.After(t) {
+			all = append(all, timedID{id, at})
+		}
+	}
+	s.mu.Unlock()
+	return oldestIDs(all, limit), nil
+}
+
+// timedID is a job id and the time it is due at.
+type timedID struct {
+	id string
+	at time.Time
+}
+
+// oldestIDs returns up to limit ids (all when limit <= 0), earliest first
+// and by id among equals, so the order never depends on map iteration.
+func oldestIDs(all []timedID, limit int) []string {
+	slices.SortFunc(all, func(a, b timedID) int {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
@@ -438,39 +461,7 @@ func (s *Store) Expired(ctx context.Context, t time.Time, limit int) ([]string, 
 	for i, e := range all {
 		ids[i] = e.id
 	}
-	return ids, nil
-}
-
-// WebhooksDue implements scheduler.Store.
-func (s *Store) WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	if err := s.lock(); err != nil {
-		return nil, err
-	}
-	type due struct {
-		id string
-		at time.Time
-	}
-	var all []due
-	for id, at := range s.hooks {
-		if !at.After(t) {
-			all = append(all, due{id, at})
-		}
-	}
-	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b due) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return compareStrings(a.id, b.id)
-	})
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	ids := make([]string, len(all))
-	for i, d := range all {
-		ids[i] = d.id
-	}
-	return ids, nil
+	return ids
 }
 
 func compareStrings(a, b string) int {
