@@ -15,6 +15,7 @@ import (
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/internal/proctest"
 	"github.com/docstrange/mesh/internal/redistest"
+	"github.com/docstrange/mesh/scheduler/redisstore"
 )
 
 var (
@@ -143,6 +144,41 @@ func TestStandaloneWorkers(t *testing.T) {
 		j := s.waitFor(job.JobID, 120*time.Second)
 		if j.Status != "succeeded" || j.Attempts < 2 {
 			t.Fatalf("after the kill: %+v; want succeeded on a second attempt", j)
+		}
+	})
+
+	t.Run("an assigned worker runs only the jobs placed on it", func(t *testing.T) {
+		startWorker(t, append(workerEnv, "DOCSTRANGE_WORKER_ID=placed-only", "DOCSTRANGE_QUEUE=assigned")...)
+		job := s.submitOK("hello.pdf", readFile(t, helloPDF), nil)
+		time.Sleep(time.Second)
+		var j api.Job
+		s.get("/api/v1/jobs/"+job.JobID).json(t, &j)
+		if j.Status != "queued" {
+			t.Fatalf("an unplaced job ran on an assigned worker: %+v", j)
+		}
+		// Place it as the scheduler does: take it from the main queue,
+		// put it on the worker's queue, then let go of the main lease.
+		rs, err := redisstore.New(t.Context(), redisstore.Config{Addr: srv.Addr(), Prefix: "sw:"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		lease, err := rs.Claim(t.Context(), "e2e-scheduler", time.Minute)
+		if err != nil || lease.JobID != job.JobID {
+			t.Fatalf("main queue claim = %+v, %v", lease, err)
+		}
+		q, err := rs.Queue(t.Context(), "placed-only")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Enqueue(t.Context(), job.JobID); err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Ack(t.Context(), lease); err != nil {
+			t.Fatal(err)
+		}
+		if j := s.waitFor(job.JobID, 60*time.Second); j.Status != "succeeded" {
+			t.Fatalf("placed job: %+v", j)
 		}
 	})
 

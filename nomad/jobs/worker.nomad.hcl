@@ -116,6 +116,7 @@ job "docstrange-worker" {
         DOCSTRANGE_DEVICE       = "cpu"
         DOCSTRANGE_SLOTS        = "${var.cpu_slots}"
         DOCSTRANGE_WORKER_ID    = "${NOMAD_ALLOC_ID}"
+        DOCSTRANGE_QUEUE        = "assigned"
         DOCSTRANGE_HTTP_ADDR    = "${NOMAD_ADDR_http}"
         DOCSTRANGE_BACKENDS_DIR = "${var.bin_dir}/backends"
         DOCSTRANGE_MODELS_DIR   = var.models_dir
@@ -180,6 +181,7 @@ job "docstrange-worker" {
         DOCSTRANGE_DEVICE        = "gpu"
         DOCSTRANGE_SLOTS         = "${var.gpu_slots}"
         DOCSTRANGE_WORKER_ID     = "${NOMAD_ALLOC_ID}"
+        DOCSTRANGE_QUEUE         = "assigned"
         DOCSTRANGE_HTTP_ADDR     = "${NOMAD_ADDR_http}"
         DOCSTRANGE_BACKENDS_DIR  = "${var.bin_dir}/backends"
         DOCSTRANGE_MODELS_DIR    = var.models_dir

@@ -173,6 +173,23 @@ if #nxt > 0 then wake = tonumber(nxt[2]) end
 return {'', lastID, wake, now}
 `)
 
+// enqueueScript appends a job to a queue. A job already in it, waiting or
+// leased, is replaced: its old entry and any lease go, so it is handed out
+// once more and the old holder's Extend and Ack answer ErrLeaseLost.
+//
+// KEYS: stream, entries, leases, tokens. ARGV: id, group.
+var enqueueScript = redis.NewScript(`
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if old then
+  redis.call('XACK', KEYS[1], ARGV[2], old)
+  redis.call('XDEL', KEYS[1], old)
+end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], redis.call('XADD', KEYS[1], '*', 'id', ARGV[1]))
+return 1
+`)
+
 // extendScript renews a lease that is still held and not yet expired.
 //
 // KEYS: leases, tokens. ARGV: id, token, ttl ms.

@@ -18,6 +18,9 @@
 //	entries         hash id → the job's current stream entry
 //	leases          sorted set, score lease deadline in ms: reclaim order
 //	tokens          hash id → the token of the current lease
+//	queue:{name}, entries:{name}, leases:{name}, tokens:{name}
+//	                the same for a named queue (Store.Queue), such as one
+//	                worker's placed jobs
 //	events:{id}     pub/sub channel carrying the job after each Update
 //
 // Durability is Redis's: run it with appendonly yes and appendfsync always
@@ -31,7 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +48,9 @@ type Store struct {
 	cfg   Config
 	grace time.Duration
 	poll  time.Duration
+
+	// main is the queue Create fills.
+	main *Queue
 
 	closed    atomic.Bool
 	done      chan struct{} // closed by Close; ends Claim waits and subscriptions
@@ -71,21 +76,12 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 		poll:  time.Duration(cfg.ClaimPoll),
 		done:  make(chan struct{}),
 	}
-	if err := s.ensureGroup(ctx); err != nil {
+	s.main = s.newQueue("")
+	if err := s.main.ensureGroup(ctx); err != nil {
 		_ = s.rdb.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-// ensureGroup creates the consumer group reading from the stream's start,
-// so entries written before the group existed are not skipped.
-func (s *Store) ensureGroup(ctx context.Context) error {
-	err := s.rdb.XGroupCreateMkStream(ctx, s.key("queue"), s.cfg.ConsumerGroup, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("creating consumer group %q: %w", s.cfg.ConsumerGroup, err)
-	}
-	return nil
 }
 
 // Close releases the connections. Blocked Claims and open subscriptions end;

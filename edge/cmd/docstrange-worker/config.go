@@ -11,11 +11,22 @@ import (
 	"github.com/docstrange/mesh/scheduler"
 )
 
+// Where a worker takes its jobs from.
+const (
+	// queueShared is the queue the edges fill: every worker claims from
+	// it, first come first served, when no scheduler runs.
+	queueShared = "shared"
+	// queueAssigned is the worker's own queue, named by its id, holding
+	// the jobs a scheduler placed on it.
+	queueAssigned = "assigned"
+)
+
 // config is the worker's settings: flags, each defaulting to an environment
 // variable, so a Nomad task sets them with env and a person with flags.
 type config struct {
 	RedisAddr   string
 	RedisPrefix string
+	Queue       string
 	BlobDir     string
 	BackendsDir string
 	OCRBackend  string
@@ -62,6 +73,7 @@ func parseConfig(args []string) (*config, error) {
 	fs := flag.NewFlagSet("docstrange-worker", flag.ContinueOnError)
 	fs.StringVar(&c.RedisAddr, "redis", env("DOCSTRANGE_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port holding jobs and the queue (DOCSTRANGE_REDIS_ADDR)")
 	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("DOCSTRANGE_REDIS_PREFIX", "ds:"), "key prefix, the same as the edges' (DOCSTRANGE_REDIS_PREFIX)")
+	fs.StringVar(&c.Queue, "queue", env("DOCSTRANGE_QUEUE", queueShared), "shared: claim from the queue the edges fill (no scheduler); assigned: claim only the jobs a scheduler placed on this worker (DOCSTRANGE_QUEUE)")
 	fs.StringVar(&c.BlobDir, "blob-dir", env("DOCSTRANGE_BLOB_DIR", ""), "folder of job inputs and results, shared with the edges (DOCSTRANGE_BLOB_DIR; required)")
 	fs.StringVar(&c.BackendsDir, "backends-dir", env("DOCSTRANGE_BACKENDS_DIR", ""), "backend plugin binaries; empty runs without OCR (DOCSTRANGE_BACKENDS_DIR)")
 	fs.StringVar(&c.OCRBackend, "ocr-backend", env("DOCSTRANGE_OCR_BACKEND", "onnx"), "the backend that runs OCR (DOCSTRANGE_OCR_BACKEND)")
@@ -89,6 +101,8 @@ func parseConfig(args []string) (*config, error) {
 	switch {
 	case c.BlobDir == "":
 		return nil, errors.New("-blob-dir (DOCSTRANGE_BLOB_DIR) is required: the folder the edges store inputs in")
+	case c.Queue != queueShared && c.Queue != queueAssigned:
+		return nil, fmt.Errorf("-queue %q: must be %s or %s", c.Queue, queueShared, queueAssigned)
 	case c.Device != scheduler.DeviceCPU && c.Device != scheduler.DeviceGPU:
 		return nil, fmt.Errorf("-device %q: must be cpu or gpu", c.Device)
 	case c.Slots < 1:

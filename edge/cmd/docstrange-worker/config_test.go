@@ -22,7 +22,7 @@ func TestParseConfig(t *testing.T) {
 		}},
 		{name: "environment", env: map[string]string{"DOCSTRANGE_BLOB_DIR": "/e", "DOCSTRANGE_SLOTS": "4", "DOCSTRANGE_WORKER_ID": "alloc-1", "DOCSTRANGE_REDIS_ADDR": "r:1"},
 			check: func(t *testing.T, c *config) {
-				if c.BlobDir != "/e" || c.Slots != 4 || c.ID != "alloc-1" || c.RedisAddr != "r:1" || c.Device != "cpu" {
+				if c.BlobDir != "/e" || c.Slots != 4 || c.ID != "alloc-1" || c.RedisAddr != "r:1" || c.Device != "cpu" || c.Queue != queueShared {
 					t.Errorf("config = %+v", c)
 				}
 			}},
@@ -31,6 +31,12 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("BlobDir = %q", c.BlobDir)
 			}
 		}},
+		{name: "assigned queue", args: []string{"-blob-dir", "/b", "-queue", "assigned"}, check: func(t *testing.T, c *config) {
+			if c.Queue != queueAssigned {
+				t.Errorf("Queue = %q", c.Queue)
+			}
+		}},
+		{name: "unknown queue", args: []string{"-blob-dir", "/b", "-queue", "mine"}, wantErr: "queue"},
 		{name: "unknown device", args: []string{"-blob-dir", "/b", "-device", "tpu"}, wantErr: "device"},
 		{name: "zero slots", args: []string{"-blob-dir", "/b", "-slots", "0"}, wantErr: "slots"},
 		{name: "short lease", args: []string{"-blob-dir", "/b", "-lease-ttl", "10ms"}, wantErr: "lease-ttl"},

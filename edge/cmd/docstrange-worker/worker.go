@@ -69,12 +69,26 @@ func open(ctx context.Context, cfg *config, log *slog.Logger) (*process, error) 
 		}
 		ocr = &worker.OCR{Backend: p.host.Backend(cfg.OCRBackend), Name: cfg.OCRBackend}
 	}
+	var queue scheduler.Queue = p.jobs
+	if cfg.Queue == queueAssigned {
+		if queue, err = p.jobs.Queue(ctx, cfg.ID); err != nil {
+			p.close(ctx)
+			return nil, fmt.Errorf("opening this worker's queue: %w", err)
+		}
+	}
 	pipe := worker.NewDocumentPipeline(blobs, p.pdf, worker.PipelineConfig{OCR: ocr, DPI: cfg.RenderDPI})
 	p.agent = worker.New(worker.Config{
 		Name: cfg.ID, Slots: cfg.Slots, LeaseTTL: cfg.LeaseTTL, MaxAttempts: cfg.MaxAttempts, ResultTTL: cfg.ResultTTL,
 		Backend: extract.BackendName, Device: cfg.Device, Region: cfg.Region,
-	}, p.jobs, blobs, pipe, log, p)
+	}, records{p.jobs, queue}, blobs, pipe, log, p)
 	return p, nil
+}
+
+// records pairs the store's job records with the queue this worker claims
+// from.
+type records struct {
+	scheduler.Store
+	scheduler.Queue
 }
 
 // JobFinished implements worker.Observer.
