@@ -25,14 +25,17 @@ type JobError struct {
 
 // Job is the public view of a job (GET /api/v1/jobs/{id}).
 type Job struct {
-	ID              string   `json:"id"`
-	JobID           string   `json:"job_id"`
-	Status          string   `json:"status"`
-	Progress        Progress `json:"progress"`
-	Attempts        int      `json:"attempts"`
-	Backend         string   `json:"backend,omitempty"`
-	Device          string   `json:"device,omitempty"`
-	Region          string   `json:"region,omitempty"`
+	ID       string   `json:"id"`
+	JobID    string   `json:"job_id"`
+	Status   string   `json:"status"`
+	Progress Progress `json:"progress"`
+	Attempts int      `json:"attempts"`
+	Backend  string   `json:"backend,omitempty"`
+	Device   string   `json:"device,omitempty"`
+	Region   string   `json:"region,omitempty"`
+	// WaitingReason says why a queued job is not running yet, such as "no
+	// healthy GPU worker".
+	WaitingReason   string   `json:"waiting_reason,omitempty"`
 	Filename        string   `json:"filename,omitempty"`
 	MediaType       string   `json:"media_type,omitempty"`
 	Size            int64    `json:"size"`

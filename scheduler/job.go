@@ -87,6 +87,11 @@ type Job struct {
 	FinishedAt    time.Time `json:"finished_at,omitzero"`
 	// ExpiresAt is when the artifacts of a finished job are removed.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Worker is the worker allocation the scheduler last placed the job on.
+	Worker string `json:"worker,omitempty"`
+	// Waiting says why a queued job is not placed yet (no healthy GPU
+	// worker, all busy…); empty once placed.
+	Waiting string `json:"waiting,omitempty"`
 	// BatchID is the batch the job was submitted in, if any.
 	BatchID string `json:"batch_id,omitempty"`
 	// Webhooks are the job's webhook events and their delivery history

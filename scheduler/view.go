@@ -30,6 +30,9 @@ func (j *Job) View() api.Job {
 	if j.Options.Webhook != nil {
 		v.Links.Webhooks = self + "/webhooks"
 	}
+	if j.Status == StatusQueued {
+		v.WaitingReason = j.Waiting
+	}
 	if !j.ResultExpired {
 		v.ExpiresAt = j.ExpiresAt
 	}

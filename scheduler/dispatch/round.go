@@ -1,0 +1,243 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docstrange/mesh/scheduler"
+	"github.com/docstrange/mesh/scheduler/placement"
+)
+
+// round is one placement round: a snapshot of the workers and their load,
+// the placement decision, the dispatch of each placed job, the reasons of
+// the jobs left waiting, and the reclaim of dead workers' queues.
+func (d *Dispatcher) round(ctx context.Context) error {
+	workers, err := d.disc.Workers(ctx)
+	if err != nil {
+		return fmt.Errorf("discovering workers: %w", err)
+	}
+	now := time.Now()
+	queues := make(map[string]WorkerQueue, len(workers))
+	for i := range workers {
+		w := &workers[i]
+		q, err := d.queues.Queue(ctx, w.ID)
+		if err != nil {
+			return fmt.Errorf("opening the queue of worker %q: %w", w.ID, err)
+		}
+		st, err := q.Stats(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the queue of worker %q: %w", w.ID, err)
+		}
+		// Placed but not started counts as in use: it will be.
+		w.InUse = int(st.Depth + st.Leased)
+		queues[w.ID] = q
+	}
+	d.reclaim(ctx, workers, now)
+	inflight, err := d.inflight(ctx)
+	if err != nil {
+		return err
+	}
+
+	d.mu.Lock()
+	jobs := make([]placement.Job, 0, len(d.pending))
+	for _, h := range d.pending {
+		jobs = append(jobs, h.job)
+	}
+	d.mu.Unlock()
+	if len(jobs) == 0 {
+		return nil
+	}
+	assigned, waiting := d.placer.Place(placement.Snapshot{
+		Workers: workers, Now: now, Region: d.cfg.Region, AllowSpill: d.cfg.AllowSpill, InFlight: inflight,
+	}, jobs)
+	for _, a := range assigned {
+		if err := d.dispatch(ctx, a, queues[a.WorkerID]); err != nil {
+			return err
+		}
+	}
+	for _, w := range waiting {
+		d.noteWaiting(ctx, w)
+	}
+	return nil
+}
+
+// dispatch puts a placed job on its worker's queue, then lets go of the
+// main-queue lease: a crash in between leaves the job on both, and it runs
+// at least once, never zero times.
+func (d *Dispatcher) dispatch(ctx context.Context, a placement.Assignment, q WorkerQueue) error {
+	d.mu.Lock()
+	h := d.pending[a.JobID]
+	d.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	j, err := d.jobs.Update(ctx, a.JobID, func(j *scheduler.Job) error {
+		if j.Status.Terminal() || j.CancelRequested {
+			return errSkip
+		}
+		j.Waiting = ""
+		j.Worker = a.WorkerID
+		return nil
+	})
+	switch {
+	case errors.Is(err, errSkip) || errors.Is(err, scheduler.ErrNotFound):
+		// Canceled while it waited: it never runs.
+		d.forget(ctx, h, true)
+		return nil
+	case err != nil:
+		return fmt.Errorf("recording the placement of job %q: %w", a.JobID, err)
+	}
+	if err := q.Enqueue(ctx, j.ID); err != nil {
+		return fmt.Errorf("placing job %q on worker %q: %w", j.ID, a.WorkerID, err)
+	}
+	d.placements.Inc()
+	d.mu.Lock()
+	d.placed[j.ID] = j.Tenant
+	d.mu.Unlock()
+	d.forget(ctx, h, true)
+	d.log.DebugContext(ctx, "job placed", "job_id", j.ID, "worker", a.WorkerID, "tenant", j.Tenant)
+	return nil
+}
+
+var errSkip = errors.New("job must not be placed")
+
+// forget drops a held job, acknowledging its main-queue lease when ack.
+func (d *Dispatcher) forget(ctx context.Context, h *held, ack bool) {
+	d.mu.Lock()
+	delete(d.pending, h.lease.JobID)
+	d.mu.Unlock()
+	select {
+	case d.space <- struct{}{}:
+	default:
+	}
+	if ack {
+		if err := d.jobs.Ack(context.WithoutCancel(ctx), h.lease); err != nil && !errors.Is(err, scheduler.ErrLeaseLost) {
+			d.log.WarnContext(ctx, "releasing a placed job from the main queue", "job_id", h.lease.JobID, "error", err)
+		}
+	}
+}
+
+// noteWaiting writes why a job waits into its record, once per reason, so
+// GET /api/v1/jobs/{id} says what it waits for.
+func (d *Dispatcher) noteWaiting(ctx context.Context, w placement.Wait) {
+	d.mu.Lock()
+	h := d.pending[w.JobID]
+	changed := h != nil && h.waiting != w.Reason
+	if changed {
+		h.waiting = w.Reason
+	}
+	d.mu.Unlock()
+	if !changed {
+		return
+	}
+	_, err := d.jobs.Update(ctx, w.JobID, func(j *scheduler.Job) error {
+		if j.Status.Terminal() {
+			return errSkip
+		}
+		j.Waiting = w.Reason
+		return nil
+	})
+	if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, scheduler.ErrNotFound) {
+		d.log.WarnContext(ctx, "recording why a job waits", "job_id", w.JobID, "error", err)
+	}
+}
+
+// inflight counts, per tenant, the jobs placed and not yet finished, for
+// fair shares across rounds; finished ones are forgotten.
+func (d *Dispatcher) inflight(ctx context.Context) (map[string]int, error) {
+	d.mu.Lock()
+	ids := make([]string, 0, len(d.placed))
+	for id := range d.placed {
+		ids = append(ids, id)
+	}
+	d.mu.Unlock()
+	out := map[string]int{}
+	for _, id := range ids {
+		j, err := d.jobs.Get(ctx, id)
+		switch {
+		case errors.Is(err, scheduler.ErrNotFound) || err == nil && j.Status.Terminal():
+			d.mu.Lock()
+			delete(d.placed, id)
+			d.mu.Unlock()
+		case err != nil:
+			return nil, fmt.Errorf("reading placed job %q: %w", id, err)
+		default:
+			out[j.Tenant]++
+		}
+	}
+	return out, nil
+}
+
+// reclaim gives back to the main queue the jobs on the queue of every
+// worker missing from discovery for DeadAfter, so they are placed again.
+// A worker that comes back keeps its queue; only its jobs moved.
+func (d *Dispatcher) reclaim(ctx context.Context, live []placement.Worker, now time.Time) {
+	d.mu.Lock()
+	for _, w := range live {
+		d.seen[w.ID] = now
+	}
+	var dead []string
+	for id, at := range d.seen {
+		if now.Sub(at) > d.cfg.DeadAfter {
+			dead = append(dead, id)
+		}
+	}
+	d.mu.Unlock()
+	if len(dead) == 0 {
+		return
+	}
+	main, err := d.queues.Queue(ctx, "")
+	if err != nil {
+		d.log.WarnContext(ctx, "opening the main queue", "error", err)
+		return
+	}
+	for _, id := range dead {
+		q, err := d.queues.Queue(ctx, id)
+		if err != nil {
+			continue
+		}
+		n, err := drain(ctx, q, main, d.cfg.Name+"-reclaim")
+		if n > 0 {
+			d.reclaims.Add(n)
+			d.log.InfoContext(ctx, "reclaimed the jobs of a gone worker", "worker", id, "jobs", n)
+		}
+		if err != nil {
+			d.log.WarnContext(ctx, "reclaiming a gone worker's jobs", "worker", id, "error", err)
+			continue
+		}
+		// Jobs it was running stay leased to it until their leases run
+		// out; keep watching the queue until it is empty.
+		if st, err := q.Stats(ctx); err == nil && st.Depth+st.Leased == 0 {
+			d.mu.Lock()
+			delete(d.seen, id)
+			d.mu.Unlock()
+		}
+	}
+}
+
+// drain moves every job it can claim from q to main now; a job whose lease
+// on q has not run out yet is left for a later reclaim.
+func drain(ctx context.Context, q, main WorkerQueue, consumer string) (int, error) {
+	n := 0
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		lease, err := q.Claim(cctx, consumer, time.Minute)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := main.Enqueue(ctx, lease.JobID); err != nil {
+			q.Requeue(context.WithoutCancel(ctx), lease)
+			return n, err
+		}
+		if err := q.Ack(ctx, lease); err != nil && !errors.Is(err, scheduler.ErrLeaseLost) {
+			return n, err
+		}
+		n++
+	}
+}
