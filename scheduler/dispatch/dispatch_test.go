@@ -50,7 +50,6 @@ type env struct {
 	disc *discovery
 }
 
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := redistest.Start(t)

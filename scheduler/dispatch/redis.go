@@ -13,4 +13,3 @@ type RedisQueues struct{ Store *redisstore.Store }
 func (r RedisQueues) Queue(ctx context.Context, name string) (WorkerQueue, error) {
 	return r.Store.Queue(ctx, name)
 }
-
