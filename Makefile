@@ -8,6 +8,7 @@ BIN       := bin
 EDGE      := $(BIN)/docstrange-edge
 CLI       := $(BIN)/docstrange
 WORKER    := $(BIN)/docstrange-worker
+SCHEDULER := $(BIN)/docstrange-scheduler
 BENCH     := $(BIN)/docstrange-bench
 OCRBENCH  := $(BIN)/docstrange-ocrbench
 BACKENDS  := $(BIN)/backends
@@ -28,7 +29,11 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './.data/*' 2>/dev/null) go
 
 all: build
 
-build: $(EDGE) $(ONNX) $(CLI) $(WORKER)
+build: $(EDGE) $(ONNX) $(CLI) $(WORKER) $(SCHEDULER)
+
+# The scheduler replicas (leader through a Consul lock).
+$(SCHEDULER): $(GO_SOURCES)
+	$(GO) build -ldflags "-X 'main.version=$(VERSION) (commit $(COMMIT))'" -o $@ ./edge/cmd/docstrange-scheduler
 
 # The standalone worker process (one per Nomad allocation).
 $(WORKER): $(GO_SOURCES)

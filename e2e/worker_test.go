@@ -19,32 +19,33 @@ import (
 )
 
 var (
-	workerOnce sync.Once
-	workerBin  string
-	workerErr  error
+	binMu    sync.Mutex
+	binPaths = map[string]string{}
 )
 
-// buildWorker builds docstrange-worker once per run, instrumented like the
-// edge when the run collects coverage.
-func buildWorker(t *testing.T) string {
+// buildCmd builds one of our commands (edge/cmd/<name>) once per run,
+// instrumented like the edge when the run collects coverage.
+func buildCmd(t *testing.T, name string) string {
 	t.Helper()
-	workerOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "docstrange-worker-")
-		if err != nil {
-			workerErr = err
-			return
-		}
-		workerBin = filepath.Join(dir, "docstrange-worker")
-		flags := []string{"-ldflags", "-X 'main.version=e2e (commit test)'"}
-		if os.Getenv("DOCSTRANGE_E2E_COVERDIR") != "" {
-			flags = append(flags, "-cover", "-coverpkg=github.com/docstrange/mesh/...")
-		}
-		workerErr = goBuildFlags(workerBin, "../edge/cmd/docstrange-worker", flags...)
-	})
-	if workerErr != nil {
-		t.Fatalf("building docstrange-worker: %v", workerErr)
+	binMu.Lock()
+	defer binMu.Unlock()
+	if p, ok := binPaths[name]; ok {
+		return p
 	}
-	return workerBin
+	dir, err := os.MkdirTemp("", "docstrange-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	flags := []string{"-ldflags", "-X 'main.version=e2e (commit test)'"}
+	if os.Getenv("DOCSTRANGE_E2E_COVERDIR") != "" {
+		flags = append(flags, "-cover", "-coverpkg=github.com/docstrange/mesh/...")
+	}
+	if err := goBuildFlags(bin, "../edge/cmd/"+name, flags...); err != nil {
+		t.Fatalf("building %s: %v", name, err)
+	}
+	binPaths[name] = bin
+	return bin
 }
 
 // workerProc is one docstrange-worker process.
@@ -58,8 +59,15 @@ type workerProc struct {
 // startWorker runs a worker with env, waiting until its /health answers.
 func startWorker(t *testing.T, env ...string) *workerProc {
 	t.Helper()
+	return startCommand(t, "docstrange-worker", env...)
+}
+
+// startCommand runs one of our service commands (a worker, a scheduler)
+// with env, waiting until its /health answers 200.
+func startCommand(t *testing.T, name string, env ...string) *workerProc {
+	t.Helper()
 	w := &workerProc{t: t, logs: &proctest.Log{}, addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	w.cmd = exec.Command(buildWorker(t))
+	w.cmd = exec.Command(buildCmd(t, name))
 	w.cmd.Env = append(append(os.Environ(), "DOCSTRANGE_HTTP_ADDR="+w.addr), env...)
 	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {
 		w.cmd.Env = append(w.cmd.Env, "GOCOVERDIR="+dir)
@@ -71,7 +79,7 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 	t.Cleanup(func() {
 		w.signal(syscall.SIGINT)
 		if t.Failed() {
-			t.Logf("worker logs:\n%s", tail(w.logs.String(), 6000))
+			t.Logf("%s logs:\n%s", name, tail(w.logs.String(), 6000))
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
@@ -84,7 +92,7 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("worker not healthy after 60s:\n%s", tail(w.logs.String(), 6000))
+	t.Fatalf("%s not healthy after 60s:\n%s", name, tail(w.logs.String(), 6000))
 	return nil
 }
 

@@ -121,6 +121,18 @@ func TestLeaderTakeover(t *testing.T) {
 	stopB := contender("b")
 	t.Cleanup(stopB)
 	eventually(t, 15*time.Second, "a leader", func() bool { n, _ := count(); return n == 1 })
+	// The liveness checks are service checks: a node check gone critical
+	// would hide every service on the node, workers included.
+	checks, err := c.Agent().Checks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b"} {
+		ch := checks["docstrange-scheduler-lock-"+name]
+		if ch == nil || ch.ServiceID == "" || ch.Status != consul.HealthPassing {
+			t.Errorf("liveness check of %s = %+v; want a passing service check", name, ch)
+		}
+	}
 	time.Sleep(500 * time.Millisecond)
 	if n, _ := count(); n != 1 {
 		t.Fatalf("%d leaders at once", n)

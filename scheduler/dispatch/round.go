@@ -52,6 +52,7 @@ func (d *Dispatcher) round(ctx context.Context) error {
 	assigned, waiting := d.placer.Place(placement.Snapshot{
 		Workers: workers, Now: now, Region: d.cfg.Region, AllowSpill: d.cfg.AllowSpill, InFlight: inflight,
 	}, jobs)
+	d.log.DebugContext(ctx, "placement round", "workers", len(workers), "pending", len(jobs), "placed", len(assigned), "waiting", len(waiting))
 	for _, a := range assigned {
 		if err := d.dispatch(ctx, a, queues[a.WorkerID]); err != nil {
 			return err
