@@ -23,7 +23,7 @@ func registerWorker(t *testing.T, c *consul.Client, w *workerProc, id, device st
 	t.Helper()
 	err := c.Agent().ServiceRegister(&consul.AgentServiceRegistration{
 		ID: "svc-" + id, Name: "docstrange-worker",
-		Meta: map[string]string{"device": device, "slots": fmt.Sprint(slots), "backends": "onnx", "region": "local", "alloc_id": id},
+		Meta:  map[string]string{"device": device, "slots": fmt.Sprint(slots), "backends": "onnx", "region": "local", "alloc_id": id},
 		Check: &consul.AgentServiceCheck{HTTP: "http://" + w.addr + "/health", Interval: "500ms", Timeout: "1s"},
 	})
 	if err != nil {
@@ -76,7 +76,7 @@ func TestScheduler(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		var j api.Job
 		for time.Now().Before(deadline) {
-			s.get("/api/v1/jobs/" + job.JobID).json(t, &j)
+			s.get("/api/v1/jobs/"+job.JobID).json(t, &j)
 			if j.WaitingReason != "" {
 				break
 			}
