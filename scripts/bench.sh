@@ -5,7 +5,10 @@
 # (the tier's request rate raised far beyond what the load can reach, so the
 # load measures the allowed path, not 429s) and runs docstrange-bench with
 # it: the bare GET /api/v1/ping against the full chain (request id, authn,
-# authz, rate limit on Redis) on GET /api/v1/me at CHAIN_CLIENTS, then
+# authz, rate limit on Redis) on GET /api/v1/me from CHAIN_CLIENTS, first
+# saturated (closed loop, reported) and then at a fixed rate of
+# CHAIN_RATE_FRACTION of the saturated ping throughput (open loop, the
+# chain's verdict), the two routes taking CHAIN_ROUNDS turns each; then
 # GET /api/v1/ping and document submits at CLIENTS, each compared with its
 # same-concurrency baseline. It stops the edge and Redis on every exit. The
 # edge, Redis and the bench share this machine, which the bench's output
@@ -17,6 +20,9 @@
 #   BENCH_FILE     document to submit      (scheduler/extract/testdata/hello.pdf)
 #   CLIENTS        concurrent clients      (200)
 #   CHAIN_CLIENTS  concurrent clients of the chain comparison (100)
+#   CHAIN_RATE_FRACTION  the chain's fixed rate, as a share of the saturated
+#                  ping throughput (0.5)
+#   CHAIN_ROUNDS   turns the chain and its baseline take (4)
 #   DURATION       measured time per phase (20s)
 #   WARMUP         unmeasured warmup       (2s)
 #   DRAIN          wait for accepted jobs  (120s)
@@ -36,6 +42,8 @@ BENCH_BIN=${BENCH_BIN:-bin/docstrange-bench}
 BENCH_FILE=${BENCH_FILE:-scheduler/extract/testdata/hello.pdf}
 CLIENTS=${CLIENTS:-200}
 CHAIN_CLIENTS=${CHAIN_CLIENTS:-100}
+CHAIN_RATE_FRACTION=${CHAIN_RATE_FRACTION:-0.5}
+CHAIN_ROUNDS=${CHAIN_ROUNDS:-4}
 DURATION=${DURATION:-20s}
 WARMUP=${WARMUP:-2s}
 DRAIN=${DRAIN:-120s}
@@ -214,6 +222,7 @@ rc=0
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 "$BENCH_BIN" -url "$URL" -file "$BENCH_FILE" \
 	-clients "$CLIENTS" -chain-clients "$CHAIN_CLIENTS" \
+	-chain-rate-fraction "$CHAIN_RATE_FRACTION" -chain-rounds "$CHAIN_ROUNDS" \
 	-duration "$DURATION" -warmup "$WARMUP" \
 	-drain "$DRAIN" -p99-target "$P99_TARGET" \
 	-header "Authorization: Bearer $API_KEY" \

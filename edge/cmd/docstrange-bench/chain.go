@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -20,25 +21,54 @@ type chainIdentity struct {
 }
 
 // chainReport is what the auth chain costs: GET /api/v1/me (request id,
-// authn, authz, rate limit) against the bare GET /api/v1/ping at the same
-// concurrency, one right after the other in the same run. Added latency is
-// a difference, not a ratio, because the target is an absolute budget per
-// request.
+// authn, authz, rate limit) against the bare GET /api/v1/ping from the same
+// number of clients, taking turns in the same run (alternate.go), under two
+// loads.
+//
+// Saturated (closed loop, Baseline and Chain): each client sends as soon as
+// its last answer came. It measures how much the chain costs the edge's
+// throughput; its latencies are mostly queueing behind the other clients,
+// so they are reported but judge nothing.
+//
+// Fixed rate (open loop, FixedRate): both routes are offered the same
+// requests per second, RateFraction of the saturated baseline's throughput
+// (or -chain-rate), from the same clients. This is where a latency budget
+// per request means something, and the verdict is about it. Added latency
+// is a difference, not a ratio, because the target is an absolute budget
+// per request.
 type chainReport struct {
 	Clients  int            `json:"clients"`
 	Identity *chainIdentity `json:"identity,omitempty"`
-	Baseline *phaseReport   `json:"baseline"`
-	Chain    *phaseReport   `json:"chain,omitempty"`
-	// AddedMS is the chain's latency minus the baseline's, statistic by
-	// statistic; null until both phases completed a request.
+	// Baseline and Chain are the saturated phases.
+	Baseline *phaseReport `json:"baseline"`
+	Chain    *phaseReport `json:"chain,omitempty"`
+	// AddedMS is the saturated chain's latency minus its baseline's,
+	// statistic by statistic; null until both phases completed a request.
 	AddedMS *latencyAdded `json:"added_ms"`
-	// ThroughputRatio is the chain's successful requests per second over
-	// the baseline's.
-	ThroughputRatio    *float64 `json:"throughput_ratio"`
+	// ThroughputRatio is the saturated chain's successful requests per
+	// second over its baseline's.
+	ThroughputRatio *float64 `json:"throughput_ratio"`
+	// RateFraction is the share of the saturated baseline's throughput the
+	// fixed-rate phases offer; 0 when -chain-rate set the rate.
+	RateFraction float64 `json:"rate_fraction,omitempty"`
+	// OfferedRPS is the requests per second both fixed-rate phases offer.
+	OfferedRPS float64          `json:"offered_requests_per_s"`
+	FixedRate  *chainComparison `json:"fixed_rate,omitempty"`
+	// P99AddedTargetMS judges the fixed-rate phases; MinThroughputRatio,
+	// when above zero, the saturated ones.
 	P99AddedTargetMS   float64  `json:"p99_added_target_ms"`
 	MinThroughputRatio float64  `json:"min_throughput_ratio"`
 	Pass               bool     `json:"pass"`
 	Reasons            []string `json:"reasons,omitempty"`
+}
+
+// chainComparison is the chain against its baseline under one load.
+type chainComparison struct {
+	Baseline *phaseReport `json:"baseline"`
+	Chain    *phaseReport `json:"chain,omitempty"`
+	// AddedMS is null until both phases completed a request.
+	AddedMS         *latencyAdded `json:"added_ms"`
+	ThroughputRatio *float64      `json:"throughput_ratio"`
 }
 
 // latencyAdded is a latency difference in milliseconds; negative when the
@@ -60,50 +90,83 @@ func setupError(o outcome) bool {
 	return false
 }
 
-// finish computes the added latency, the throughput ratio and the chain's
-// verdict: it passes when every chain request got a 2xx, the p99 grew by
-// at most -chain-p99-added and the throughput kept at least
-// -chain-min-ratio of the baseline's.
+// finish computes the added latencies, the throughput ratios and the
+// chain's verdict: it passes when every chain request got a 2xx and, at
+// the fixed rate, the p99 grew by at most -chain-p99-added (and, when
+// -chain-min-ratio is set, the saturated chain kept that share of the
+// baseline's throughput).
 func (c *chainReport) finish(cfg *config) {
 	c.P99AddedTargetMS = ms(cfg.chainP99Added)
 	c.MinThroughputRatio = cfg.chainMinRatio
 	c.Reasons = nil
 	fail := func(format string, args ...any) { c.Reasons = append(c.Reasons, fmt.Sprintf(format, args...)) }
-
 	defer func() { c.Pass = len(c.Reasons) == 0 }()
-	b, ch := c.Baseline, c.Chain
+
+	saturated := &chainComparison{Baseline: c.Baseline, Chain: c.Chain}
+	if !saturated.check("", fail) {
+		return
+	}
+	saturated.compare()
+	c.AddedMS, c.ThroughputRatio = saturated.AddedMS, saturated.ThroughputRatio
+	if cfg.chainMinRatio > 0 {
+		switch x := c.ThroughputRatio; {
+		case x == nil:
+			fail("the baseline has no throughput to compare with")
+		case *x < cfg.chainMinRatio:
+			fail("keeps %.2fx of the baseline's throughput at saturation (%.0f against %.0f ok/s) < %.2fx",
+				*x, c.Chain.RPS, c.Baseline.RPS, cfg.chainMinRatio)
+		}
+	}
+
+	f := c.FixedRate
+	if f == nil {
+		fail("the fixed-rate phases did not run")
+		return
+	}
+	at := fmt.Sprintf("at %.0f req/s: ", c.OfferedRPS)
+	if !f.check(at, fail) {
+		return
+	}
+	f.compare()
+	if added := f.Chain.lat.P99 - f.Baseline.lat.P99; added > cfg.chainP99Added {
+		fail("%sadds %s at p99 (%s against %s) > %s", at, fmtAdded(ms(added)),
+			fmtMS(f.Chain.LatencyMS.P99), fmtMS(f.Baseline.LatencyMS.P99), cfg.chainP99Added)
+	}
+}
+
+// check fails the comparison when its chain phase is missing, was
+// stopped, had errors or measured nothing, and reports whether there are
+// latencies to compare. prefix starts each reason.
+func (x *chainComparison) check(prefix string, fail func(string, ...any)) bool {
+	b, ch := x.Baseline, x.Chain
 	switch {
 	case b == nil || ch == nil:
-		fail("the chain phase did not run")
-		return
+		fail("%sthe chain phase did not run", prefix)
+		return false
 	case ch.Aborted != nil:
-		fail("stopped at the first %s (%q): the key or its tier cannot carry the load, so nothing was measured", ch.Aborted.Kind, ch.Aborted.Example)
-		return
+		fail("%sstopped at the first %s (%q): the key or its tier cannot carry the load, so nothing was measured", prefix, ch.Aborted.Kind, ch.Aborted.Example)
+		return false
 	case ch.Errors > 0:
 		top := ch.ErrorKinds[0]
-		fail("%d of %d requests failed, most as %s (e.g. %q)", ch.Errors, ch.Errors+ch.Count, top.Kind, top.Example)
+		fail("%s%d of %d requests failed, most as %s (e.g. %q)", prefix, ch.Errors, ch.Errors+ch.Count, top.Kind, top.Example)
 	}
 	if b.Count == 0 || ch.Count == 0 {
-		fail("no request completed in the measured window (baseline %d, chain %d)", b.Count, ch.Count)
-		return
+		fail("%sno request completed in the measured window (baseline %d, chain %d)", prefix, b.Count, ch.Count)
+		return false
 	}
+	return true
+}
 
-	c.AddedMS = &latencyAdded{
+// compare fills in the added latency and the throughput ratio.
+func (x *chainComparison) compare() {
+	b, ch := x.Baseline, x.Chain
+	x.AddedMS = &latencyAdded{
 		Mean: ms(ch.lat.Mean - b.lat.Mean),
 		P50:  ms(ch.lat.P50 - b.lat.P50),
 		P95:  ms(ch.lat.P95 - b.lat.P95),
 		P99:  ms(ch.lat.P99 - b.lat.P99),
 	}
-	c.ThroughputRatio = ratioPtr(ch.RPS, b.RPS)
-	if added := ch.lat.P99 - b.lat.P99; added > cfg.chainP99Added {
-		fail("adds %s at p99 (%s against %s) > %s", fmtAdded(ms(added)), fmtMS(ch.LatencyMS.P99), fmtMS(b.LatencyMS.P99), cfg.chainP99Added)
-	}
-	switch x := c.ThroughputRatio; {
-	case x == nil:
-		fail("the baseline has no throughput to compare with")
-	case *x < cfg.chainMinRatio:
-		fail("keeps %.2fx of the baseline's throughput (%.0f against %.0f ok/s) < %.2fx", *x, ch.RPS, b.RPS, cfg.chainMinRatio)
-	}
+	x.ThroughputRatio = ratioPtr(ch.RPS, b.RPS)
 }
 
 // summary is the chain's one-line verdict.
@@ -111,8 +174,8 @@ func (c *chainReport) summary() string {
 	if !c.Pass {
 		return fmt.Sprintf("chain: FAIL (%s)", strings.Join(c.Reasons, "; "))
 	}
-	return fmt.Sprintf("chain: PASS (adds %s at p99 <= %s, keeps %.2fx of the baseline's throughput >= %.2fx, no errors)",
-		fmtAdded(c.AddedMS.P99), fmtMS(c.P99AddedTargetMS), *c.ThroughputRatio, c.MinThroughputRatio)
+	return fmt.Sprintf("chain: PASS (at %.0f req/s adds %s at p99 <= %s, no errors; saturated: adds %s at p99, keeps %.2fx of the baseline's throughput)",
+		c.OfferedRPS, fmtAdded(c.FixedRate.AddedMS.P99), fmtMS(c.P99AddedTargetMS), fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
 }
 
 // fmtAdded is a signed latency difference.
@@ -134,15 +197,19 @@ func (r *report) phases() []*phaseReport {
 	if c := r.Chain; c != nil {
 		add(c.Baseline)
 		add(c.Chain)
+		if f := c.FixedRate; f != nil {
+			add(f.Baseline)
+			add(f.Chain)
+		}
 	}
 	add(r.Baseline)
 	add(r.Submit)
 	return out
 }
 
-// chainPhaseSpecs are the chain comparison's two phases at -chain-clients.
-// The baseline is named after its concurrency when the submit phase gets a
-// baseline of its own, so that the two are told apart.
+// chainPhaseSpecs are the chain comparison's two saturated phases at
+// -chain-clients. The baseline is named after its concurrency when the
+// submit phase gets a baseline of its own, so that the two are told apart.
 func chainPhaseSpecs(cfg *config, c *apiClient) (baseline, chain phaseSpec) {
 	name := "baseline"
 	if cfg.chainClients != cfg.clients {
@@ -156,6 +223,36 @@ func chainPhaseSpecs(cfg *config, c *apiClient) (baseline, chain phaseSpec) {
 	chain = phaseSpec{
 		name: "chain", endpoint: "GET /api/v1/me",
 		clients: cfg.chainClients, warmup: cfg.warmup, duration: cfg.duration,
+		do: c.doMe, fatal: setupError,
+	}
+	return baseline, chain
+}
+
+// offeredRate is the fixed-rate phases' requests per second: -chain-rate,
+// or -chain-rate-fraction of the saturated baseline's throughput. It is 0
+// when the baseline measured none.
+func offeredRate(cfg *config, saturated *phaseReport) (rate, fraction float64) {
+	if cfg.chainRate > 0 {
+		return cfg.chainRate, 0
+	}
+	if saturated == nil || saturated.RPS <= 0 {
+		return 0, cfg.chainRateFraction
+	}
+	return math.Round(cfg.chainRateFraction * saturated.RPS), cfg.chainRateFraction
+}
+
+// fixedRatePhaseSpecs are the chain comparison's two open-loop phases: both
+// routes offered rate requests per second from -chain-clients clients.
+func fixedRatePhaseSpecs(cfg *config, c *apiClient, rate float64) (baseline, chain phaseSpec) {
+	at := fmt.Sprintf("@%.0f/s", rate)
+	baseline = phaseSpec{
+		name: "baseline" + at, endpoint: "GET /api/v1/ping",
+		clients: cfg.chainClients, rate: rate, warmup: cfg.warmup, duration: cfg.duration,
+		do: c.doPing,
+	}
+	chain = phaseSpec{
+		name: "chain" + at, endpoint: "GET /api/v1/me",
+		clients: cfg.chainClients, rate: rate, warmup: cfg.warmup, duration: cfg.duration,
 		do: c.doMe, fatal: setupError,
 	}
 	return baseline, chain

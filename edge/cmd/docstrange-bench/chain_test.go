@@ -40,104 +40,137 @@ func withErrors(p *phaseReport, kind, example string, n int) *phaseReport {
 
 func TestChainFinish(t *testing.T) {
 	ms1 := time.Millisecond
+	none := math.NaN()
+	// A saturated pair that passes anything: the fixed-rate pair decides.
+	satBase := func() *phaseReport { return measured("baseline", 100, 2*ms1, 10*ms1) }
+	satChain := func() *phaseReport { return measured("chain", 80, 2*ms1, 10*ms1) }
 	tests := []struct {
 		name          string
-		baseline      *phaseReport
+		baseline      *phaseReport // saturated
 		chain         *phaseReport
-		added         time.Duration // -chain-p99-added
-		minRatio      float64       // -chain-min-ratio
+		fixed         *chainComparison // fixed rate; nil: did not run
+		added         time.Duration    // -chain-p99-added
+		minRatio      float64          // -chain-min-ratio
 		wantPass      bool
-		wantAddedP99  float64 // ms; NaN: no AddedMS
-		wantRatio     float64 // 0: no ratio
+		wantAddedP99  float64 // ms at the fixed rate; none: no comparison
+		wantSatP99    float64 // ms at saturation; none: no comparison
+		wantRatio     float64 // saturated throughput ratio
 		wantReasonHas []string
 	}{
 		{
-			name:     "within both budgets",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:    measured("chain", 80, 2*ms1+300*time.Microsecond, 10*ms1+500*time.Microsecond),
-			added:    ms1, minRatio: 0.5,
-			wantPass: true, wantAddedP99: 0.5, wantRatio: 0.8,
+			name:     "within budget at the fixed rate passes however slow saturated",
+			baseline: measured("baseline", 200, 2*ms1, 10*ms1),
+			chain:    measured("chain", 60, 20*ms1, 40*ms1),
+			fixed:    fixedPair(100, ms1, 3*ms1, ms1+300*time.Microsecond, 3*ms1+500*time.Microsecond),
+			added:    ms1,
+			wantPass: true, wantAddedP99: 0.5, wantSatP99: 30, wantRatio: 0.3,
 		},
 		{
-			name:     "exactly at both budgets passes",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:    measured("chain", 50, 2*ms1, 11*ms1),
-			added:    ms1, minRatio: 0.5,
-			wantPass: true, wantAddedP99: 1, wantRatio: 0.5,
+			name:     "exactly at the budget passes",
+			baseline: satBase(), chain: satChain(),
+			fixed:    fixedPair(100, ms1, 3*ms1, ms1, 4*ms1),
+			added:    ms1,
+			wantPass: true, wantAddedP99: 1, wantSatP99: 0, wantRatio: 0.8,
 		},
 		{
 			name:     "a nanosecond over the p99 budget fails",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:    measured("chain", 100, 2*ms1, 11*ms1+time.Nanosecond),
-			added:    ms1, minRatio: 0.5,
-			wantAddedP99: 1.000001, wantRatio: 1,
-			wantReasonHas: []string{"adds +1.00ms at p99 (11.0ms against 10.0ms) > 1ms"},
+			baseline: satBase(), chain: satChain(),
+			fixed:        fixedPair(100, ms1, 3*ms1, ms1, 4*ms1+time.Nanosecond),
+			added:        ms1,
+			wantAddedP99: 1.000001, wantSatP99: 0, wantRatio: 0.8,
+			wantReasonHas: []string{"at 100 req/s: adds +1.00ms at p99 (4.00ms against 3.00ms) > 1ms"},
 		},
 		{
 			name:     "a faster chain adds a negative latency and passes",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:    measured("chain", 100, ms1, 7*ms1),
-			added:    ms1, minRatio: 0.5,
-			wantPass: true, wantAddedP99: -3, wantRatio: 1,
+			baseline: satBase(), chain: satChain(),
+			fixed:    fixedPair(100, ms1, 3*ms1, ms1, 2*ms1),
+			added:    ms1,
+			wantPass: true, wantAddedP99: -1, wantSatP99: 0, wantRatio: 0.8,
 		},
 		{
-			name:     "too little throughput fails",
+			name:     "a saturated ratio under -chain-min-ratio fails",
 			baseline: measured("baseline", 200, 2*ms1, 10*ms1),
 			chain:    measured("chain", 98, 2*ms1, 10*ms1),
+			fixed:    fixedPair(100, ms1, 3*ms1, ms1, 3*ms1),
 			added:    ms1, minRatio: 0.5,
-			wantAddedP99: 0, wantRatio: 0.49,
-			wantReasonHas: []string{"keeps 0.49x of the baseline's throughput (98 against 200 ok/s) < 0.50x"},
+			wantAddedP99: 0, wantSatP99: 0, wantRatio: 0.49,
+			wantReasonHas: []string{"keeps 0.49x of the baseline's throughput at saturation (98 against 200 ok/s) < 0.50x"},
 		},
 		{
 			name:     "both budgets missed gives both reasons",
 			baseline: measured("baseline", 200, 2*ms1, 10*ms1),
 			chain:    measured("chain", 20, 20*ms1, 40*ms1),
+			fixed:    fixedPair(100, ms1, 3*ms1, 5*ms1, 33*ms1),
 			added:    ms1, minRatio: 0.5,
-			wantAddedP99: 30, wantRatio: 0.1,
+			wantAddedP99: 30, wantSatP99: 30, wantRatio: 0.1,
 			wantReasonHas: []string{"adds +30.0ms at p99", "keeps 0.10x"},
 		},
 		{
-			name:     "any error fails and shows its answer",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:    withErrors(measured("chain", 100, 2*ms1, 10*ms1), "HTTP 503 DEPENDENCY_UNAVAILABLE", "request limits cannot be checked right now", 3),
-			added:    ms1, minRatio: 0.5,
-			wantAddedP99: 0, wantRatio: 1,
-			wantReasonHas: []string{`3 of 103 requests failed, most as HTTP 503 DEPENDENCY_UNAVAILABLE (e.g. "request limits cannot be checked right now")`},
+			name:     "an error at the fixed rate fails and shows its answer",
+			baseline: satBase(), chain: satChain(),
+			fixed: func() *chainComparison {
+				f := fixedPair(100, ms1, 3*ms1, ms1, 3*ms1)
+				withErrors(f.Chain, "HTTP 503 DEPENDENCY_UNAVAILABLE", "request limits cannot be checked right now", 3)
+				return f
+			}(),
+			added:        ms1,
+			wantAddedP99: 0, wantSatP99: 0, wantRatio: 0.8,
+			wantReasonHas: []string{`at 100 req/s: 3 of 103 requests failed, most as HTTP 503 DEPENDENCY_UNAVAILABLE (e.g. "request limits cannot be checked right now")`},
+		},
+		{
+			name:         "an error at saturation fails too",
+			baseline:     satBase(),
+			chain:        withErrors(satChain(), "HTTP 503 DEPENDENCY_UNAVAILABLE", "request limits cannot be checked right now", 2),
+			fixed:        fixedPair(100, ms1, 3*ms1, ms1, 3*ms1),
+			added:        ms1,
+			wantAddedP99: 0, wantSatP99: 0, wantRatio: 0.8,
+			wantReasonHas: []string{"2 of 82 requests failed"},
 		},
 		{
 			name:     "an aborted chain measures nothing",
-			baseline: measured("baseline", 100, 2*ms1, 10*ms1),
+			baseline: satBase(),
 			chain: func() *phaseReport {
 				p := withErrors(measured("chain", 10, ms1, ms1), "HTTP 401 UNAUTHENTICATED", "the API key is not valid", 1)
 				p.Aborted = &errorCount{Kind: "HTTP 401 UNAUTHENTICATED", Count: 1, Example: "the API key is not valid"}
 				return p
 			}(),
-			added: ms1, minRatio: 0.5,
-			wantAddedP99:  -1, // no AddedMS
+			added:         ms1,
+			wantAddedP99:  none,
+			wantSatP99:    none,
 			wantReasonHas: []string{`stopped at the first HTTP 401 UNAUTHENTICATED ("the API key is not valid")`},
 		},
 		{
 			name:          "a chain that did not run fails",
-			baseline:      measured("baseline", 100, 2*ms1, 10*ms1),
+			baseline:      satBase(),
 			added:         ms1,
-			minRatio:      0.5,
-			wantAddedP99:  -1,
+			wantAddedP99:  none,
+			wantSatP99:    none,
 			wantReasonHas: []string{"the chain phase did not run"},
 		},
 		{
-			name:          "no completed request fails",
-			baseline:      measured("baseline", 100, 2*ms1, 10*ms1),
-			chain:         measured("chain", 0, 0, 0),
+			name:     "fixed-rate phases that did not run fail",
+			baseline: satBase(), chain: satChain(),
 			added:         ms1,
-			minRatio:      0.5,
-			wantAddedP99:  -1,
-			wantReasonHas: []string{"no request completed in the measured window (baseline 100, chain 0)"},
+			wantAddedP99:  none,
+			wantSatP99:    0,
+			wantRatio:     0.8,
+			wantReasonHas: []string{"the fixed-rate phases did not run"},
+		},
+		{
+			name:     "no completed request at the fixed rate fails",
+			baseline: satBase(), chain: satChain(),
+			fixed:         &chainComparison{Baseline: measured("baseline@100/s", 100, ms1, 3*ms1), Chain: measured("chain@100/s", 0, 0, 0)},
+			added:         ms1,
+			wantAddedP99:  none,
+			wantSatP99:    0,
+			wantRatio:     0.8,
+			wantReasonHas: []string{"at 100 req/s: no request completed in the measured window (baseline 100, chain 0)"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &config{chainP99Added: tt.added, chainMinRatio: tt.minRatio}
-			c := &chainReport{Clients: 100, Baseline: tt.baseline, Chain: tt.chain}
+			c := &chainReport{Clients: 100, Baseline: tt.baseline, Chain: tt.chain, OfferedRPS: 100, FixedRate: tt.fixed}
 			c.finish(cfg)
 			if c.Pass != tt.wantPass {
 				t.Errorf("pass = %v, want %v; reasons %v", c.Pass, tt.wantPass, c.Reasons)
@@ -151,19 +184,29 @@ func TestChainFinish(t *testing.T) {
 					t.Errorf("reasons %q lack %q", reasons, want)
 				}
 			}
-			switch {
-			case tt.wantAddedP99 == -1:
+			if math.IsNaN(tt.wantSatP99) {
 				if c.AddedMS != nil || c.ThroughputRatio != nil {
-					t.Errorf("added %+v, ratio %v for a chain that measured nothing", c.AddedMS, c.ThroughputRatio)
+					t.Errorf("saturated added %+v, ratio %v for a chain that measured nothing", c.AddedMS, c.ThroughputRatio)
 				}
-			case c.AddedMS == nil || c.ThroughputRatio == nil:
-				t.Fatalf("added %+v, ratio %v", c.AddedMS, c.ThroughputRatio)
-			default:
-				if !near(c.AddedMS.P99, tt.wantAddedP99) {
-					t.Errorf("added p99 = %gms, want %gms", c.AddedMS.P99, tt.wantAddedP99)
+			} else {
+				if c.AddedMS == nil || c.ThroughputRatio == nil {
+					t.Fatalf("saturated added %+v, ratio %v", c.AddedMS, c.ThroughputRatio)
 				}
-				if !near(*c.ThroughputRatio, tt.wantRatio) {
-					t.Errorf("throughput ratio = %g, want %g", *c.ThroughputRatio, tt.wantRatio)
+				if !near(c.AddedMS.P99, tt.wantSatP99) || !near(*c.ThroughputRatio, tt.wantRatio) {
+					t.Errorf("saturated added p99 %gms, ratio %g; want %gms, %g", c.AddedMS.P99, *c.ThroughputRatio, tt.wantSatP99, tt.wantRatio)
+				}
+			}
+			f := c.FixedRate
+			if math.IsNaN(tt.wantAddedP99) {
+				if f != nil && f.AddedMS != nil {
+					t.Errorf("fixed-rate added %+v for phases that measured nothing", f.AddedMS)
+				}
+			} else {
+				if f == nil || f.AddedMS == nil || f.ThroughputRatio == nil {
+					t.Fatalf("fixed rate %+v", f)
+				}
+				if !near(f.AddedMS.P99, tt.wantAddedP99) {
+					t.Errorf("fixed-rate added p99 = %gms, want %gms", f.AddedMS.P99, tt.wantAddedP99)
 				}
 			}
 			if c.P99AddedTargetMS != ms(tt.added) || c.MinThroughputRatio != tt.minRatio {
@@ -173,6 +216,15 @@ func TestChainFinish(t *testing.T) {
 				t.Errorf("summary %q", c.summary())
 			}
 		})
+	}
+}
+
+// fixedPair is a fixed-rate comparison of n requests a second on each
+// route, each with its typical and its p99 latency.
+func fixedPair(n int, baseTypical, baseP99, chainTypical, chainP99 time.Duration) *chainComparison {
+	return &chainComparison{
+		Baseline: measured("baseline@100/s", n, baseTypical, baseP99),
+		Chain:    measured("chain@100/s", n, chainTypical, chainP99),
 	}
 }
 
@@ -191,14 +243,16 @@ func TestChainVerdict(t *testing.T) {
 		{
 			name:         "a passing chain keeps the run passing",
 			chainClients: 100,
-			chain:        &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 10*ms1)},
-			wantPass:     true,
+			chain: &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 12*ms1),
+				OfferedRPS: 50, FixedRate: fixedPair(50, ms1, 3*ms1, ms1, 3*ms1)},
+			wantPass: true,
 		},
 		{
 			name:         "a slow chain fails the run",
 			chainClients: 100,
-			chain:        &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 12*ms1)},
-			wantReason:   "chain: adds +2.00ms at p99",
+			chain: &chainReport{Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 90, 2*ms1, 10*ms1),
+				OfferedRPS: 50, FixedRate: fixedPair(50, ms1, 3*ms1, ms1, 5*ms1)},
+			wantReason: "chain: at 50 req/s: adds +2.00ms at p99",
 		},
 		{
 			name:         "a chain asked for and missing fails the run",
@@ -212,7 +266,7 @@ func TestChainVerdict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := &config{p99Target: 50 * ms1, chainClients: tt.chainClients, chainP99Added: ms1, chainMinRatio: 0.5}
+			cfg := &config{p99Target: 50 * ms1, chainClients: tt.chainClients, chainP99Added: ms1}
 			r := &report{Chain: tt.chain, Submit: passingSubmit()}
 			if tt.chain != nil {
 				r.Baseline = tt.chain.Baseline

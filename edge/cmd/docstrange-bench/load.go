@@ -7,13 +7,19 @@ import (
 	"time"
 )
 
-// phaseSpec is one closed-loop phase: clients goroutines each send a
-// request, wait for the whole answer and send the next, first for warmup
-// (unmeasured) and then for duration (measured).
+// phaseSpec is one phase, first for warmup (unmeasured) and then for
+// duration (measured). Closed loop (rate 0): clients goroutines each send a
+// request, wait for the whole answer and send the next, so the load is
+// whatever the edge can take. Open loop (rate > 0): a request is due every
+// 1/rate whatever the answers, sent by the first of clients free to send
+// it (openloop.go).
 type phaseSpec struct {
 	name     string
 	endpoint string
 	clients  int
+	// rate is the requests per second an open-loop phase offers; 0 for a
+	// closed loop.
+	rate     float64
 	warmup   time.Duration
 	duration time.Duration
 	do       func(ctx context.Context) outcome
@@ -47,10 +53,19 @@ type phaseResult struct {
 	cpu          cpuUsage
 	interrupted  bool
 	aborted      *outcome // the fatal failure that stopped the phase
+	// slices is how many turns were merged into this result
+	// (alternate.go); 0 for one stretch.
+	slices int
+	// measured is the measured wall time of merged turns, which is not
+	// measureEnd-measureStart; 0 for one stretch.
+	measured time.Duration
 }
 
 // window is the measured wall time.
 func (r *phaseResult) window() time.Duration {
+	if r.slices > 0 {
+		return r.measured
+	}
 	return r.measureEnd.Sub(r.measureStart)
 }
 
@@ -109,10 +124,20 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 
 	results := make([]clientResult, spec.clients)
 	var wg sync.WaitGroup
-	for i := range results {
-		wg.Go(func() {
-			runClient(ctx, spec.do, fatal, res.measureStart, stop, &results[i])
-		})
+	if spec.rate > 0 {
+		due := make(chan time.Time, spec.clients)
+		wg.Go(func() { schedule(ctx, due, res.started, stop, spec.rate) })
+		for i := range results {
+			wg.Go(func() {
+				runOpenClient(ctx, spec.do, fatal, res.measureStart, due, &results[i])
+			})
+		}
+	} else {
+		for i := range results {
+			wg.Go(func() {
+				runClient(ctx, spec.do, fatal, res.measureStart, stop, &results[i])
+			})
+		}
 	}
 	wg.Wait()
 	end := sampleCPU()
@@ -156,37 +181,47 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 }
 
 func runClient(ctx context.Context, do func(context.Context) outcome, fatal func(outcome) bool, measureStart, stop time.Time, r *clientResult) {
-	r.errors = errorCounts{}
-	r.warmupErrors = errorCounts{}
-	r.latencies = make([]time.Duration, 0, 1024)
+	r.init()
 	for ctx.Err() == nil {
 		start := time.Now()
 		if !start.Before(stop) {
 			return
 		}
 		o := do(ctx)
-		end := time.Now()
-		if !o.ok && ctx.Err() != nil {
-			return // interrupted by the user or an abort, not a failure of the edge
-		}
-		warm := start.Before(measureStart)
-		if o.jobID != "" {
-			r.jobs = append(r.jobs, acceptedJob{id: o.jobID, accepted: end, warmup: warm})
-		}
-		switch {
-		case warm && o.ok:
-			r.warmupOK++
-		case warm:
-			r.warmupErrors.add(o.kind, o.example)
-		case o.ok:
-			r.latencies = append(r.latencies, end.Sub(start))
-			r.lastEnd = end
-		default:
-			r.errors.add(o.kind, o.example)
-			r.lastEnd = end
-		}
-		if !o.ok && fatal(o) {
+		if !r.record(ctx, o, start, time.Now(), measureStart) || (!o.ok && fatal(o)) {
 			return
 		}
 	}
+}
+
+func (r *clientResult) init() {
+	r.errors = errorCounts{}
+	r.warmupErrors = errorCounts{}
+	r.latencies = make([]time.Duration, 0, 1024)
+}
+
+// record counts one request that started (or was due) at start and ended
+// at end. It returns false when the request was cut short by ctx, which is
+// the user or an abort rather than a failure of the edge: the client stops.
+func (r *clientResult) record(ctx context.Context, o outcome, start, end, measureStart time.Time) bool {
+	if !o.ok && ctx.Err() != nil {
+		return false
+	}
+	warm := start.Before(measureStart)
+	if o.jobID != "" {
+		r.jobs = append(r.jobs, acceptedJob{id: o.jobID, accepted: end, warmup: warm})
+	}
+	switch {
+	case warm && o.ok:
+		r.warmupOK++
+	case warm:
+		r.warmupErrors.add(o.kind, o.example)
+	case o.ok:
+		r.latencies = append(r.latencies, end.Sub(start))
+		r.lastEnd = end
+	default:
+		r.errors.add(o.kind, o.example)
+		r.lastEnd = end
+	}
+	return true
 }

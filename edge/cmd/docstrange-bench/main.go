@@ -1,12 +1,13 @@
-// Command docstrange-bench is a closed-loop HTTP load generator for the
-// DocStrange Mesh API. One invocation runs its phases against the same edge
-// and compares each with a baseline on Caddy's static GET /api/v1/ping
-// route, measured in the same run at the same concurrency, so that the
-// numbers mean something on any machine: first the auth chain (GET
-// /api/v1/me behind request id, authn, authz and the rate limit) as added
-// latency and a throughput ratio at -chain-clients, then document submits
-// (POST /api/v1/documents) as ratios at -clients. After the submits it
-// follows every accepted job until it is terminal or -drain expires.
+// Command docstrange-bench is an HTTP load generator for the DocStrange
+// Mesh API. One invocation runs its phases against the same edge and
+// compares each with a baseline on Caddy's static GET /api/v1/ping route,
+// measured in the same run under the same load, so that the numbers mean
+// something on any machine: first the auth chain (GET /api/v1/me behind
+// request id, authn, authz and the rate limit) at -chain-clients, saturated
+// (closed loop: throughput ratio) and at a fixed rate below saturation
+// (open loop: added latency, the verdict), then document submits (POST
+// /api/v1/documents) as ratios at -clients, closed loop. After the submits
+// it follows every accepted job until it is terminal or -drain expires.
 //
 //	docstrange-bench -url http://127.0.0.1:8080 -file hello.pdf -clients 200 -duration 20s \
 //		-header "Authorization: Bearer dsk_…"

@@ -35,15 +35,20 @@ type reportConfig struct {
 	ChainClients    int     `json:"chain_clients"`
 	ChainP99AddedMS float64 `json:"chain_p99_added_ms"`
 	ChainMinRatio   float64 `json:"chain_min_ratio"`
-	DurationS       float64 `json:"duration_s"`
-	WarmupS         float64 `json:"warmup_s"`
-	DrainS          float64 `json:"drain_s"`
-	P99TargetMS     float64 `json:"p99_target_ms"`
-	TimeoutS        float64 `json:"timeout_s"`
-	PollConcurrency int     `json:"poll_concurrency"`
-	File            string  `json:"file"`
-	FileBytes       int     `json:"file_bytes"`
-	BodyBytes       int     `json:"body_bytes"`
+	// ChainRate is -chain-rate; 0 when the rate came from
+	// ChainRateFraction.
+	ChainRate         float64 `json:"chain_rate,omitempty"`
+	ChainRateFraction float64 `json:"chain_rate_fraction"`
+	ChainRounds       int     `json:"chain_rounds"`
+	DurationS         float64 `json:"duration_s"`
+	WarmupS           float64 `json:"warmup_s"`
+	DrainS            float64 `json:"drain_s"`
+	P99TargetMS       float64 `json:"p99_target_ms"`
+	TimeoutS          float64 `json:"timeout_s"`
+	PollConcurrency   int     `json:"poll_concurrency"`
+	File              string  `json:"file"`
+	FileBytes         int     `json:"file_bytes"`
+	BodyBytes         int     `json:"body_bytes"`
 }
 
 // reportHost says where the client ran. SharedMachine is true when the URL
@@ -56,10 +61,16 @@ type reportHost struct {
 }
 
 type phaseReport struct {
-	Name             string       `json:"name"`
-	Endpoint         string       `json:"endpoint"`
-	Clients          int          `json:"clients"`
-	WindowS          float64      `json:"window_s"`
+	Name     string `json:"name"`
+	Endpoint string `json:"endpoint"`
+	Clients  int    `json:"clients"`
+	// OfferedRPS is the rate an open-loop phase offered; absent for a
+	// closed loop.
+	OfferedRPS float64 `json:"offered_requests_per_s,omitempty"`
+	WindowS    float64 `json:"window_s"`
+	// Slices is how many turns the phase's window was taken in, taking
+	// turns with another phase (-chain-rounds); absent for one stretch.
+	Slices           int          `json:"slices,omitempty"`
 	Count            int          `json:"count"`
 	Errors           int          `json:"errors"`
 	RPS              float64      `json:"requests_per_s"`
@@ -136,20 +147,23 @@ func newReport(cfg *config, body *multipartBody, started time.Time) *report {
 		Version:   version(),
 		StartedAt: started.UTC(),
 		Config: reportConfig{
-			URL:             cfg.baseURL.String(),
-			Clients:         cfg.clients,
-			ChainClients:    cfg.chainClients,
-			ChainP99AddedMS: ms(cfg.chainP99Added),
-			ChainMinRatio:   cfg.chainMinRatio,
-			DurationS:       cfg.duration.Seconds(),
-			WarmupS:         cfg.warmup.Seconds(),
-			DrainS:          cfg.drain.Seconds(),
-			P99TargetMS:     ms(cfg.p99Target),
-			TimeoutS:        cfg.timeout.Seconds(),
-			PollConcurrency: cfg.pollConcurrency,
-			File:            cfg.file,
-			FileBytes:       body.fileSize,
-			BodyBytes:       len(body.data),
+			URL:               cfg.baseURL.String(),
+			Clients:           cfg.clients,
+			ChainClients:      cfg.chainClients,
+			ChainP99AddedMS:   ms(cfg.chainP99Added),
+			ChainMinRatio:     cfg.chainMinRatio,
+			ChainRate:         cfg.chainRate,
+			ChainRateFraction: cfg.chainRateFraction,
+			ChainRounds:       cfg.chainRounds,
+			DurationS:         cfg.duration.Seconds(),
+			WarmupS:           cfg.warmup.Seconds(),
+			DrainS:            cfg.drain.Seconds(),
+			P99TargetMS:       ms(cfg.p99Target),
+			TimeoutS:          cfg.timeout.Seconds(),
+			PollConcurrency:   cfg.pollConcurrency,
+			File:              cfg.file,
+			FileBytes:         body.fileSize,
+			BodyBytes:         len(body.data),
 		},
 		Host: reportHost{
 			CPUs:          runtime.NumCPU(),
@@ -169,16 +183,22 @@ func isLocal(host string) bool {
 	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
+// newPhaseReport describes r; nil for a phase that did not run.
 func newPhaseReport(r *phaseResult) *phaseReport {
+	if r == nil {
+		return nil
+	}
 	l := r.latency
 	p := &phaseReport{
-		Name:     r.spec.name,
-		Endpoint: r.spec.endpoint,
-		Clients:  r.spec.clients,
-		WindowS:  r.window().Seconds(),
-		Count:    l.Count,
-		Errors:   r.errors.total(),
-		RPS:      r.rps(),
+		Name:       r.spec.name,
+		Endpoint:   r.spec.endpoint,
+		Clients:    r.spec.clients,
+		OfferedRPS: r.spec.rate,
+		WindowS:    r.window().Seconds(),
+		Slices:     r.slices,
+		Count:      l.Count,
+		Errors:     r.errors.total(),
+		RPS:        r.rps(),
 		LatencyMS: latencyMS{
 			Min: ms(l.Min), Mean: ms(l.Mean), P50: ms(l.P50),
 			P95: ms(l.P95), P99: ms(l.P99), Max: ms(l.Max),
@@ -254,6 +274,16 @@ func (r *report) finish(cfg *config, interrupted bool) {
 		}
 		if c.Baseline != nil && c.Baseline != b && c.Baseline.Errors > 0 {
 			warn("%d %s errors: the chain is compared with a degraded baseline", c.Baseline.Errors, c.Baseline.Name)
+		}
+		if f := c.FixedRate; f != nil && f.Baseline != nil && f.Baseline.Errors > 0 {
+			warn("%d %s errors: the chain is compared with a degraded baseline", f.Baseline.Errors, f.Baseline.Name)
+		}
+		if f := c.FixedRate; f != nil {
+			for _, p := range []*phaseReport{f.Baseline, f.Chain} {
+				if p != nil && p.Count > 0 && p.RPS < 0.9*c.OfferedRPS {
+					warn("%s answered %.0f of the %.0f req/s offered: it did not keep up, and its latency includes the queue", p.Name, p.RPS, c.OfferedRPS)
+				}
+			}
 		}
 	} else if cfg.chainClients > 0 && !interrupted {
 		fail("the chain phase did not run")

@@ -17,6 +17,8 @@ const (
 	keyPhase    = "phase"
 	keyEndpoint = "endpoint"
 	keyClients  = "clients"
+	keyRate     = "rate"
+	keyRound    = "round"
 	keyDuration = "duration"
 	keyWarmup   = "warmup"
 	keyFile     = "file"
@@ -66,19 +68,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	fmt.Fprint(stdout, rep.header())
 
-	// The chain and its baseline run back to back at the same concurrency;
-	// when that is also -clients, the submit phase shares the baseline.
+	// The chain and its baseline take turns at the same concurrency, first
+	// saturated, then at a fixed rate; when -chain-clients is also
+	// -clients, the submit phase shares the saturated baseline.
 	var aborted *phaseResult
 	if rep.Chain != nil {
 		baseSpec, chainSpec := chainPhaseSpecs(cfg, c)
-		rep.Chain.Baseline = newPhaseReport(runLogged(ctx, log, baseSpec))
+		base, chain := runAlternating(ctx, log, baseSpec, chainSpec, cfg.chainRounds)
+		rep.Chain.Baseline, rep.Chain.Chain = newPhaseReport(base), newPhaseReport(chain)
 		if cfg.chainClients == cfg.clients {
 			rep.Baseline = rep.Chain.Baseline
 		}
-		if ctx.Err() == nil {
-			chain := runLogged(ctx, log, chainSpec)
-			rep.Chain.Chain = newPhaseReport(chain)
-			if chain.aborted != nil {
+		if chain != nil && chain.aborted != nil {
+			aborted = chain
+		}
+		rate, fraction := offeredRate(cfg, rep.Chain.Baseline)
+		rep.Chain.OfferedRPS, rep.Chain.RateFraction = rate, fraction
+		if ctx.Err() == nil && aborted == nil && rate > 0 {
+			baseSpec, chainSpec := fixedRatePhaseSpecs(cfg, c, rate)
+			base, chain := runAlternating(ctx, log, baseSpec, chainSpec, cfg.chainRounds, keyRate, rate)
+			rep.Chain.FixedRate = &chainComparison{Baseline: newPhaseReport(base), Chain: newPhaseReport(chain)}
+			if chain != nil && chain.aborted != nil {
 				aborted = chain
 			}
 		}

@@ -109,8 +109,10 @@ func TestRunAgainstStub(t *testing.T) {
 				t.Errorf("ratios missing: %+v", rep.Ratios)
 			}
 			checkChain(t, &rep, tt.chainClients, 4)
-			if got, want := stub.pings.Load(), int64(b.Count+b.WarmupCount); tt.chainClients == 4 && got != want {
-				t.Errorf("the stub answered %d pings, the shared baseline counted %d: did the baseline run twice?", got, want)
+			if fb := rep.Chain.FixedRate.Baseline; tt.chainClients == 4 {
+				if got, want := stub.pings.Load(), int64(b.Count+b.WarmupCount+fb.Count+fb.WarmupCount); got != want {
+					t.Errorf("the stub answered %d pings, the shared baseline and the fixed-rate one counted %d: did the baseline run twice?", got, want)
+				}
 			}
 
 			// Every 500 the stub sent is counted once, in the window or in
@@ -182,6 +184,26 @@ func checkChain(t *testing.T, rep *report, chainClients, clients int) {
 	}
 	if c.P99AddedTargetMS != 1000 || c.MinThroughputRatio != 0.01 {
 		t.Errorf("chain targets %gms, %g: the flags did not reach the report", c.P99AddedTargetMS, c.MinThroughputRatio)
+	}
+	// The fixed rate is half the saturated baseline's throughput, offered
+	// to both routes from the same clients.
+	if want := math.Round(0.5 * c.Baseline.RPS); c.OfferedRPS != want || c.RateFraction != 0.5 {
+		t.Errorf("offered %g req/s at fraction %g; want %g at 0.5", c.OfferedRPS, c.RateFraction, want)
+	}
+	f := c.FixedRate
+	if f == nil || f.Baseline == nil || f.Chain == nil || f.AddedMS == nil || f.ThroughputRatio == nil {
+		t.Fatalf("report lacks the fixed-rate comparison: %+v", f)
+	}
+	for _, p := range []*phaseReport{f.Baseline, f.Chain} {
+		if p.OfferedRPS != c.OfferedRPS || p.Clients != chainClients || p.Count == 0 || p.Errors != 0 {
+			t.Errorf("fixed-rate phase %s: offered %g, clients %d, count %d, errors %d", p.Name, p.OfferedRPS, p.Clients, p.Count, p.Errors)
+		}
+	}
+	if f.Baseline.Endpoint != "GET /api/v1/ping" || f.Chain.Endpoint != "GET /api/v1/me" {
+		t.Errorf("fixed-rate endpoints %q, %q", f.Baseline.Endpoint, f.Chain.Endpoint)
+	}
+	if want := f.Chain.LatencyMS.P99 - f.Baseline.LatencyMS.P99; math.Abs(f.AddedMS.P99-want) > 1e-6 {
+		t.Errorf("fixed-rate added p99 %g, chain p99 minus baseline p99 is %g", f.AddedMS.P99, want)
 	}
 	if a := c.AddedMS; a != nil {
 		if want := c.Chain.LatencyMS.P99 - c.Baseline.LatencyMS.P99; math.Abs(a.P99-want) > 1e-6 {
@@ -330,6 +352,10 @@ func TestFlags(t *testing.T) {
 		{name: "negative chain budget", args: []string{"-chain-p99-added", "-1ms", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-chain-p99-added -1ms"},
 		{name: "chain ratio above one", args: []string{"-chain-min-ratio", "1.5", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "between 0 and 1"},
 		{name: "chain ratio not a number", args: []string{"-chain-min-ratio", "NaN", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "between 0 and 1"},
+		{name: "negative chain rate", args: []string{"-chain-rate", "-5", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-chain-rate -5"},
+		{name: "infinite chain rate", args: []string{"-chain-rate", "Inf", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "-chain-rate +Inf"},
+		{name: "zero chain rate fraction", args: []string{"-chain-rate-fraction", "0", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "above 0 and at most 1"},
+		{name: "chain rate fraction above one", args: []string{"-chain-rate-fraction", "1.5", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "above 0 and at most 1"},
 		{name: "bad header", args: []string{"-header", "nocolon", "-file", "x.pdf"}, wantCode: exitUsage, wantStderr: "Name: value"},
 		{name: "missing file", args: []string{"-file", "/nonexistent/x.pdf"}, wantCode: exitUsage, wantStderr: "reading -file"},
 		{name: "edge not ready", args: []string{"-url", "http://127.0.0.1:1", "-file", "stats.go", "-ready-timeout", "0"}, wantCode: exitUsage, wantStderr: "not ready"},

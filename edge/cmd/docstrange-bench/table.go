@@ -17,8 +17,17 @@ func (r *report) header() string {
 		c.URL, c.Clients, c.DurationS, c.WarmupS, c.DrainS, fmtMS(c.P99TargetMS))
 	fmt.Fprintf(&b, "file     %s (%d bytes, %d bytes multipart)\n", c.File, c.FileBytes, c.BodyBytes)
 	if ch := r.Chain; ch != nil {
-		fmt.Fprintf(&b, "chain    GET /api/v1/me against GET /api/v1/ping at %d clients; passes when it adds <= %s at p99 and keeps >= %.2fx of the throughput\n",
-			ch.Clients, fmtMS(c.ChainP99AddedMS), c.ChainMinRatio)
+		rate := fmt.Sprintf("%.2fx the saturated baseline's throughput", c.ChainRateFraction)
+		if c.ChainRate > 0 {
+			rate = fmt.Sprintf("%.0f req/s", c.ChainRate)
+		}
+		fmt.Fprintf(&b, "chain    GET /api/v1/me against GET /api/v1/ping from %d clients, saturated and at a fixed rate of %s,\n", ch.Clients, rate)
+		fmt.Fprintf(&b, "         each pair taking %d turns of %gs;", c.ChainRounds, c.DurationS/float64(max(c.ChainRounds, 1)))
+		fmt.Fprintf(&b, " passes when at the fixed rate it adds <= %s at p99", fmtMS(c.ChainP99AddedMS))
+		if c.ChainMinRatio > 0 {
+			fmt.Fprintf(&b, " and saturated keeps >= %.2fx of the throughput", c.ChainMinRatio)
+		}
+		b.WriteString("\n")
 		if id := ch.Identity; id != nil {
 			fmt.Fprintf(&b, "caller   %s %s, tenant %s, tier %s, rate limit %s per period\n", id.Kind, id.KeyID, id.Tenant, id.Tier, cmp.Or(id.RateLimit, "(none)"))
 		}
@@ -40,10 +49,15 @@ func (r *report) table() string {
 			fmtMS(l.P50), fmtMS(l.P95), fmtMS(l.P99), fmtMS(l.Max),
 			fmtCores(p.ClientCPUCores, r.Host.CPUs), fmtCores(p.MachineBusyCores, p.MachineCPUs))
 	}
-	if c := r.Chain; c != nil && c.AddedMS != nil {
-		a := c.AddedMS
-		fmt.Fprintf(tw, "added\tchain-%s\t\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
-			c.Baseline.Name, fmtRatio(c.ThroughputRatio), fmtAdded(a.P50), fmtAdded(a.P95), fmtAdded(a.P99))
+	if c := r.Chain; c != nil {
+		for _, x := range []*chainComparison{{Baseline: c.Baseline, Chain: c.Chain, AddedMS: c.AddedMS, ThroughputRatio: c.ThroughputRatio}, c.FixedRate} {
+			if x == nil || x.AddedMS == nil {
+				continue
+			}
+			a := x.AddedMS
+			fmt.Fprintf(tw, "added\t%s-%s\t\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
+				x.Chain.Name, x.Baseline.Name, fmtRatio(x.ThroughputRatio), fmtAdded(a.P50), fmtAdded(a.P95), fmtAdded(a.P99))
+		}
 	}
 	if r.Baseline != nil && r.Submit != nil {
 		x := r.Ratios
@@ -52,7 +66,8 @@ func (r *report) table() string {
 	}
 	tw.Flush()
 	if r.Chain != nil {
-		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy;\n")
+		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy; @N/s: open loop\n")
+		b.WriteString(" offering N requests per second, latency from when each was due; the others closed loop;\n")
 		b.WriteString(" added: the chain's latency minus its baseline's, and its throughput over the baseline's)\n")
 	} else {
 		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy)\n")
