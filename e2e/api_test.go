@@ -169,9 +169,12 @@ func TestBadInput(t *testing.T) {
 	}
 
 	t.Run("too large from content-length", func(t *testing.T) {
+		// An api_key body may carry a batch of up to 100 documents of
+		// 64 KiB each: 10 MiB is more than that, refused before reading.
 		req, _ := http.NewRequest(http.MethodPost, s.base+"/api/v1/documents", io.LimitReader(zeros{}, 10<<20))
 		req.ContentLength = 10 << 20
 		req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+		req.Header.Set("Authorization", "Bearer "+s.issueKey("bad-input", "api_key").Key)
 		r := s.do(req)
 		env := r.apiError(t)
 		if r.status != 413 || env.Error.Code != api.CodeFileTooLarge || env.Error.Details["max_size"] != float64(64<<10) || env.Error.Details["file_size"] != float64(10<<20) {

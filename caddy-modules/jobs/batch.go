@@ -70,11 +70,11 @@ func (h *Handler) submitBatch(w http.ResponseWriter, r *http.Request) {
 	)
 	switch mediaType {
 	case "multipart/form-data":
-		if r.ContentLength > int64(maxDocs)*(limit+multipartSlack) {
+		if r.ContentLength > int64(maxDocs)*limit+multipartSlack {
 			api.WriteError(w, errTooLarge(r.ContentLength, limit).With("max_batch_size", maxDocs))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, int64(maxDocs)*(limit+multipartSlack))
+		r.Body = http.MaxBytesReader(w, r.Body, int64(maxDocs)*limit+multipartSlack)
 		var fields map[string]string
 		staged, fields, apiErr = h.readFormInputs(ctx, r, limit, maxDocs, func(int) *api.Error { return errBatchTooLarge(maxDocs, id.Tier) })
 		if apiErr == nil {

@@ -58,7 +58,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	isJSON := err == nil && mediaType == "application/json"
 	switch {
 	case err == nil && mediaType == "multipart/form-data":
-		if r.ContentLength > int64(maxDocuments(decision))*(limit+multipartSlack) {
+		if r.ContentLength > int64(maxDocuments(decision))*limit+multipartSlack {
 			api.WriteError(w, errTooLarge(r.ContentLength, limit))
 			return
 		}
@@ -93,7 +93,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		if decision.HasFeature("batch") {
 			tooMany = func(int) *api.Error { return errBatchTooLarge(maxFiles, id.Tier) }
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, int64(maxFiles)*(limit+multipartSlack))
+		r.Body = http.MaxBytesReader(w, r.Body, int64(maxFiles)*limit+multipartSlack)
 		var staged []stagedInput
 		var fields map[string]string
 		staged, fields, apiErr = h.readFormInputs(ctx, r, limit, maxFiles, tooMany)

@@ -174,13 +174,16 @@ func TestDeviceRoutingAndWaiting(t *testing.T) {
 // and a tenant's single job is not stuck behind another tenant's flood.
 func TestCapacityAndFairShares(t *testing.T) {
 	e := newEnv(t)
-	e.disc.set(cpu("c1", 2))
 	var flood []*scheduler.Job
 	for range 100 {
 		flood = append(flood, e.job("flood", scheduler.DeviceAuto, 10))
 	}
 	single := e.job("single", scheduler.DeviceAuto, 10)
 	e.start(dispatch.Config{})
+	// With no worker yet, every job is held and marked waiting: the rounds
+	// below see the whole backlog, as they do once a backlog is claimed.
+	eventually(t, "the backlog held", func() bool { return e.get(single.ID).Waiting != "" })
+	e.disc.set(cpu("c1", 2))
 	var order []string
 	for len(order) < 6 {
 		l := e.take("c1", 5*time.Second)
