@@ -45,17 +45,45 @@ func BenchmarkTake(b *testing.B) {
 			}
 		}
 	})
-	b.Run("redis/take", func(b *testing.B) {
-		l, err := limits.NewRedisRateLimiter(client, "rl")
-		if err != nil {
-			b.Fatal(err)
-		}
-		for b.Loop() {
-			if _, err := l.Take(b.Context(), "free:acme", r); err != nil {
+	// A busy key takes its requests in blocks; "take-each" is a key whose
+	// blocks never grow, one trip per request (a quiet key, or the limiter
+	// before blocks).
+	for _, tt := range []struct {
+		name     string
+		interval time.Duration
+		parallel bool
+	}{
+		{name: "redis/take", interval: 10 * time.Millisecond},
+		{name: "redis/take-each", interval: 0},
+		{name: "redis/take-parallel", interval: 10 * time.Millisecond, parallel: true},
+		{name: "redis/take-each-parallel", interval: 0, parallel: true},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			l, err := limits.NewRedisRateLimiter(client, "rl")
+			if err != nil {
 				b.Fatal(err)
 			}
-		}
-	})
+			limits.SetBlockInterval(l, tt.interval)
+			key := "free:" + tt.name
+			if !tt.parallel {
+				for b.Loop() {
+					if _, err := l.Take(b.Context(), key, r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return
+			}
+			b.SetParallelism(50)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := l.Take(b.Context(), key, r); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 func BenchmarkReserve(b *testing.B) {

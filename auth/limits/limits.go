@@ -1,13 +1,14 @@
 // Package limits enforces the edge's two budgets: a request rate per
-// identity (RateLimiter, a fixed window counted by ulule/limiter) and a
-// document quota per tenant and calendar period (QuotaStore), counted when a
-// job is accepted.
+// identity (RateLimiter, fixed windows) and a document quota per tenant and
+// calendar period (QuotaStore), counted when a job is accepted.
 //
-// Each has an embedded backend for a single edge (memory for the rate, a
-// bbolt file for quotas, so that a restart keeps the month's count) and a
-// Redis backend that several edges share. A store failure comes back as an
-// error matching ErrUnavailable, so that the caller can fail closed with 503
-// instead of letting traffic through unmetered.
+// Each has an embedded backend for a single edge (ulule/limiter's memory
+// store for the rate, a bbolt file for quotas, so that a restart keeps the
+// month's count) and a Redis backend that several edges share (ulule's
+// Redis store for the rate, a busy key's requests taken from it in blocks:
+// blocks.go). A store failure comes back as an error matching
+// ErrUnavailable, so that the caller can fail closed with 503 instead of
+// letting traffic through unmetered.
 package limits
 
 import (

@@ -29,6 +29,14 @@ type RateResult struct {
 	// case the other fields are zero and no headers should be sent.
 	Limit int64
 	// Remaining is how many more requests the window allows; 0 once Reached.
+	// It never says more remain than do. On Redis it is exact for a key that
+	// one edge serves alone; with several edges it is what the window had
+	// left when this edge last took a block, less what this edge admitted
+	// since: it counts the other edges' unspent blocks as spent, and does
+	// not see what they admitted after that. Fewer requests than it says may
+	// be admitted, never more: slots held in a block when the window's end
+	// draws near, and those of a block that crosses the limit, are lost
+	// (blocks.go).
 	Remaining int64
 	// Reset is when the current window ends, to the second (rounded down).
 	Reset time.Time
@@ -42,8 +50,8 @@ type RateResult struct {
 // request that opens it, so a key that changes Rate (a tier change) should
 // change too. It is safe for concurrent use.
 type RateLimiter struct {
-	store limiter.Store
-	cfg   redisConfig
+	store  limiter.Store // in memory
+	blocks *blocks       // on Redis
 }
 
 // NewMemoryRateLimiter counts in this process's memory, for an embedded edge
@@ -57,14 +65,17 @@ func NewMemoryRateLimiter(prefix string) *RateLimiter {
 	return &RateLimiter{store: store}
 }
 
-// NewRedisRateLimiter counts in Redis, so that every edge sharing the server
-// shares each key's budget. Keys are "<prefix>:<key>". The client is the
-// caller's and stays open.
+// NewRedisRateLimiter counts in Redis through ulule/limiter's Redis store,
+// so that every edge sharing the server shares each key's budget. Keys are
+// "<prefix>:<key>", the store's. A busy key's requests are taken from the
+// store in blocks and counted down here (blocks.go): no edge, and no set of
+// edges, ever admits more than the rate; a few slots a window may go unused.
+// The client is the caller's and stays open.
 //
 // It does no I/O: an edge may start while Redis is down, and its Takes fail
 // with ErrUnavailable until Redis answers. Set the client's DialTimeout and
-// ReadTimeout to what a request can afford; each Take is also bounded by
-// WithTimeout (default DefaultTimeout).
+// ReadTimeout to what a request can afford; each trip to Redis is also
+// bounded by WithTimeout (default DefaultTimeout).
 func NewRedisRateLimiter(client redis.UniversalClient, prefix string, opts ...RedisOption) (*RateLimiter, error) {
 	if client == nil {
 		return nil, errors.New("creating redis rate limiter: nil client")
@@ -76,13 +87,15 @@ func NewRedisRateLimiter(client redis.UniversalClient, prefix string, opts ...Re
 	if err != nil {
 		return nil, fmt.Errorf("creating redis rate limiter: %w", err)
 	}
-	return &RateLimiter{store: store, cfg: newRedisConfig(opts)}, nil
+	return &RateLimiter{blocks: newBlocks(store, newRedisConfig(opts))}, nil
 }
 
 // Take counts one request for key against rate and reports the window's
 // state. An unlimited rate (Requests <= 0) returns RateResult{Limit: -1}
 // without touching the store. A store failure returns an error matching
-// ErrUnavailable; the request should then be refused.
+// ErrUnavailable; the request should then be refused. On Redis, a Take
+// that its edge's block answers does no I/O, so a Redis that has just died
+// is noticed when the block is spent.
 func (l *RateLimiter) Take(ctx context.Context, key string, rate Rate) (RateResult, error) {
 	if rate.Requests <= 0 {
 		return RateResult{Limit: -1}, nil
@@ -90,8 +103,9 @@ func (l *RateLimiter) Take(ctx context.Context, key string, rate Rate) (RateResu
 	if rate.Period < time.Millisecond {
 		return RateResult{}, fmt.Errorf("taking request for %q: %w: period %v", key, ErrInvalidRate, rate.Period)
 	}
-	ctx, cancel := l.cfg.bound(ctx)
-	defer cancel()
+	if l.blocks != nil {
+		return l.blocks.take(ctx, key, rate)
+	}
 	c, err := l.store.Get(ctx, key, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
 	if err != nil {
 		return RateResult{}, fmt.Errorf("taking request for %q: %w: %w", key, ErrUnavailable, err)
