@@ -26,6 +26,7 @@ import (
 	consul "github.com/hashicorp/consul/api"
 
 	"github.com/docstrange/mesh/internal/buildinfo"
+	"github.com/docstrange/mesh/internal/envdefault"
 	"github.com/docstrange/mesh/nomad"
 	"github.com/docstrange/mesh/scheduler/dispatch"
 	"github.com/docstrange/mesh/scheduler/redisstore"
@@ -45,36 +46,22 @@ type config struct {
 	Version                bool
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 func parseConfig(args []string) (*config, error) {
 	c := &config{}
 	host, _ := os.Hostname()
 	fs := flag.NewFlagSet("docstrange-scheduler", flag.ContinueOnError)
-	fs.StringVar(&c.RedisAddr, "redis", env("DOCSTRANGE_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port holding jobs and queues (DOCSTRANGE_REDIS_ADDR)")
-	fs.StringVar(&c.RedisPrefix, "redis-prefix", env("DOCSTRANGE_REDIS_PREFIX", "ds:"), "key prefix, the same as the edges' (DOCSTRANGE_REDIS_PREFIX)")
-	fs.StringVar(&c.ConsulAddr, "consul", env("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul agent (CONSUL_HTTP_ADDR)")
-	fs.StringVar(&c.Service, "worker-service", env("DOCSTRANGE_WORKER_SERVICE", nomad.WorkerService), "Consul service of the workers (DOCSTRANGE_WORKER_SERVICE)")
-	fs.StringVar(&c.LockKey, "lock-key", env("DOCSTRANGE_LOCK_KEY", nomad.LeaderKey), "Consul KV key of the leader lock (DOCSTRANGE_LOCK_KEY)")
-	fs.StringVar(&c.Name, "name", env("DOCSTRANGE_SCHEDULER_NAME", fmt.Sprintf("%s-%d", host, os.Getpid())), "this replica's name (DOCSTRANGE_SCHEDULER_NAME)")
-	fs.StringVar(&c.HTTPAddr, "http", env("DOCSTRANGE_HTTP_ADDR", "127.0.0.1:8091"), "address of /health and /metrics (DOCSTRANGE_HTTP_ADDR)")
-	fs.StringVar(&c.Region, "region", env("DOCSTRANGE_REGION", "local"), "home region (DOCSTRANGE_REGION)")
-	fs.StringVar(&c.Scorer, "scorer", env("DOCSTRANGE_SCORER", "least-loaded"), "least-loaded | bin-pack (DOCSTRANGE_SCORER)")
+	fs.StringVar(&c.RedisAddr, "redis", envdefault.String("DOCSTRANGE_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port holding jobs and queues (DOCSTRANGE_REDIS_ADDR)")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", envdefault.String("DOCSTRANGE_REDIS_PREFIX", "ds:"), "key prefix, the same as the edges' (DOCSTRANGE_REDIS_PREFIX)")
+	fs.StringVar(&c.ConsulAddr, "consul", envdefault.String("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul agent (CONSUL_HTTP_ADDR)")
+	fs.StringVar(&c.Service, "worker-service", envdefault.String("DOCSTRANGE_WORKER_SERVICE", nomad.WorkerService), "Consul service of the workers (DOCSTRANGE_WORKER_SERVICE)")
+	fs.StringVar(&c.LockKey, "lock-key", envdefault.String("DOCSTRANGE_LOCK_KEY", nomad.LeaderKey), "Consul KV key of the leader lock (DOCSTRANGE_LOCK_KEY)")
+	fs.StringVar(&c.Name, "name", envdefault.String("DOCSTRANGE_SCHEDULER_NAME", fmt.Sprintf("%s-%d", host, os.Getpid())), "this replica's name (DOCSTRANGE_SCHEDULER_NAME)")
+	fs.StringVar(&c.HTTPAddr, "http", envdefault.String("DOCSTRANGE_HTTP_ADDR", "127.0.0.1:8091"), "address of /health and /metrics (DOCSTRANGE_HTTP_ADDR)")
+	fs.StringVar(&c.Region, "region", envdefault.String("DOCSTRANGE_REGION", "local"), "home region (DOCSTRANGE_REGION)")
+	fs.StringVar(&c.Scorer, "scorer", envdefault.String("DOCSTRANGE_SCORER", "least-loaded"), "least-loaded | bin-pack (DOCSTRANGE_SCORER)")
 	fs.BoolVar(&c.AllowSpill, "allow-spill", os.Getenv("DOCSTRANGE_ALLOW_SPILL") == "true", "place jobs in other regions when home is full (DOCSTRANGE_ALLOW_SPILL=true)")
-	fs.DurationVar(&c.DeadAfter, "dead-after", envDuration("DOCSTRANGE_DEAD_AFTER", dispatch.DefaultDeadAfter), "how long a worker may be gone before its placed jobs go back to the queue (DOCSTRANGE_DEAD_AFTER)")
-	fs.DurationVar(&c.LeaseTTL, "lease-ttl", envDuration("DOCSTRANGE_LEASE_TTL", dispatch.DefaultLeaseTTL), "lease on the queued jobs the leader holds (DOCSTRANGE_LEASE_TTL)")
+	fs.DurationVar(&c.DeadAfter, "dead-after", envdefault.Duration("DOCSTRANGE_DEAD_AFTER", dispatch.DefaultDeadAfter), "how long a worker may be gone before its placed jobs go back to the queue (DOCSTRANGE_DEAD_AFTER)")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", envdefault.Duration("DOCSTRANGE_LEASE_TTL", dispatch.DefaultLeaseTTL), "lease on the queued jobs the leader holds (DOCSTRANGE_LEASE_TTL)")
 	fs.BoolVar(&c.Version, "version", false, "print the version and commit, then exit")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -101,7 +88,7 @@ func run(args []string) int {
 		return 0
 	}
 	level := slog.LevelInfo
-	if err := level.UnmarshalText([]byte(env("DOCSTRANGE_LOG_LEVEL", "info"))); err != nil {
+	if err := level.UnmarshalText([]byte(envdefault.String("DOCSTRANGE_LOG_LEVEL", "info"))); err != nil {
 		fmt.Fprintln(os.Stderr, "docstrange-scheduler: DOCSTRANGE_LOG_LEVEL:", err)
 		return 2
 	}
