@@ -20,6 +20,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -127,6 +128,9 @@ type Dispatcher struct {
 	space chan struct{}
 
 	placements, expiries, reclaims *metrics.Counter
+	// oldest is when the oldest held job was submitted, in unix ns, 0
+	// when none is held; the queue-age gauge reads it.
+	oldest atomic.Int64
 }
 
 // New builds a Dispatcher; set, when non-nil, receives its metrics.
@@ -149,12 +153,24 @@ func New(cfg Config, jobs scheduler.Backend, queues Queues, disc Discovery, log 
 		expiries:   set.GetOrCreateCounter("docstrange_scheduler_lease_expiries_total"),
 		reclaims:   set.GetOrCreateCounter("docstrange_scheduler_reclaimed_jobs_total"),
 	}
+	set.NewGauge("docstrange_scheduler_queue_oldest_age_seconds", func() float64 {
+		return d.QueueAge(time.Now()).Seconds()
+	})
 	set.NewGauge("docstrange_scheduler_pending_jobs", func() float64 {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		return float64(len(d.pending))
 	})
 	return d, nil
+}
+
+// QueueAge is how long the oldest job the dispatcher holds has waited since
+// it was submitted, at now; 0 when it holds none.
+func (d *Dispatcher) QueueAge(now time.Time) time.Duration {
+	if o := d.oldest.Load(); o != 0 {
+		return now.Sub(time.Unix(0, o))
+	}
+	return 0
 }
 
 // Run claims, places and reclaims until ctx ends, then hands the jobs it

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/rs/xid"
 
 	"github.com/docstrange/mesh/internal/redistest"
@@ -277,4 +280,42 @@ func TestUnknownScorer(t *testing.T) {
 	if _, err := dispatch.New(dispatch.Config{Scorer: "random"}, e.s, dispatch.RedisQueues{Store: e.s}, e.disc, slog.New(slog.DiscardHandler), nil); err == nil {
 		t.Fatal("New accepted an unknown scorer")
 	}
+}
+
+// TestQueueAgeMetric: while a job waits, the queue-age gauge shows its
+// wait; once it is placed, the gauge drops to 0.
+func TestQueueAgeMetric(t *testing.T) {
+	e := newEnv(t)
+	e.disc.set(cpu("c1", 1))
+	set := metrics.NewSet()
+	d, err := dispatch.New(dispatch.Config{Round: 20 * time.Millisecond, Region: "local"}, e.s, dispatch.RedisQueues{Store: e.s}, e.disc, slog.New(slog.DiscardHandler), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	g := e.job("acme", scheduler.DeviceGPU, 10)
+	eventually(t, "the job waits", func() bool { return e.get(g.ID).Waiting != "" })
+	time.Sleep(100 * time.Millisecond)
+	if age := d.QueueAge(time.Now()); age < 100*time.Millisecond || age > time.Minute {
+		t.Fatalf("QueueAge = %v while the job waits", age)
+	}
+	var b strings.Builder
+	set.WritePrometheus(&b)
+	var seconds float64
+	for line := range strings.SplitSeq(b.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "docstrange_scheduler_queue_oldest_age_seconds "); ok {
+			seconds, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if seconds < 0.1 {
+		t.Errorf("queue age gauge = %v s while a job has waited 100ms; metrics:\n%s", seconds, b.String())
+	}
+	e.disc.set(cpu("c1", 1), gpu("g1", 1))
+	if l := e.take("g1", 5*time.Second); l == nil {
+		t.Fatal("not placed")
+	}
+	eventually(t, "the gauge back to 0", func() bool { return d.QueueAge(time.Now()) == 0 })
 }

@@ -42,10 +42,19 @@ func (d *Dispatcher) round(ctx context.Context) error {
 
 	d.mu.Lock()
 	jobs := make([]placement.Job, 0, len(d.pending))
+	var oldest time.Time
 	for _, h := range d.pending {
 		jobs = append(jobs, h.job)
+		if oldest.IsZero() || h.job.EnqueuedAt.Before(oldest) {
+			oldest = h.job.EnqueuedAt
+		}
 	}
 	d.mu.Unlock()
+	if oldest.IsZero() {
+		d.oldest.Store(0)
+	} else {
+		d.oldest.Store(oldest.UnixNano())
+	}
 	if len(jobs) == 0 {
 		return nil
 	}
