@@ -141,6 +141,8 @@ func (a *App) inspectImage(ctx context.Context, in *scheduler.Input) (*scheduler
 
 // CheckJob validates normalised options against the stored input, and asks
 // the policy again with the options and the size: authz only saw the route.
+// The webhook URL is the caller's to check, once per request (CheckWebhook):
+// a batch's documents share it.
 func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Job) *api.Error {
 	opts := job.Options
 	if opts.OCR == scheduler.OCRForce && !a.OCRAvailable() {
@@ -166,7 +168,7 @@ func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Jo
 		a.metrics.Denied(id.Tier, d.Reason)
 		return DenialError(d)
 	}
-	return a.CheckWebhook(ctx, opts.Webhook)
+	return nil
 }
 
 // Enqueued is what Enqueue did.

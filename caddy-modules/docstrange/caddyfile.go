@@ -112,15 +112,11 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			continue
 		case "blob_dir":
-			// An unset environment placeholder leaves no argument: keep
-			// the default.
-			switch args := d.RemainingArgs(); len(args) {
-			case 0:
-			case 1:
-				a.BlobDir = args[0]
-			default:
-				return d.ArgErr()
+			v, err := optionalArg(d)
+			if err != nil {
+				return err
 			}
+			a.BlobDir = v
 			continue
 		case "webhooks":
 			if err := a.unmarshalWebhooks(d); err != nil {
@@ -319,26 +315,26 @@ func (a *App) unmarshalWebhooks(d *caddyfile.Dispenser) error {
 	a.Webhooks = c
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		key := d.Val()
-		args := d.RemainingArgs()
 		switch key {
 		case "allow":
-			c.Allow = append(c.Allow, splitHosts(args)...)
+			c.Allow = append(c.Allow, splitHosts(d.RemainingArgs())...)
 			continue
 		case "deny":
-			c.Deny = append(c.Deny, splitHosts(args)...)
+			c.Deny = append(c.Deny, splitHosts(d.RemainingArgs())...)
 			continue
 		}
 		dst := map[string]*caddy.Duration{"retry_base": &c.RetryBase, "retry_max": &c.RetryMax, "max_age": &c.MaxAge, "timeout": &c.Timeout, "poll": &c.Poll}[key]
 		if dst == nil {
 			return d.Errf("unknown webhooks option %q", key)
 		}
-		if len(args) > 1 {
-			return d.ArgErr()
+		arg, err := optionalArg(d)
+		if err != nil {
+			return err
 		}
-		if len(args) == 0 || args[0] == "" { // an unset environment placeholder keeps the default
+		if arg == "" { // unset: the default stays
 			continue
 		}
-		v, err := parseDuration(args[0])
+		v, err := parseDuration(arg)
 		if err != nil {
 			return d.Errf("webhooks %s: %v", key, err)
 		}
@@ -395,4 +391,18 @@ func unmarshalS3(d *caddyfile.Dispenser, c *s3.Config) error {
 func parseDuration(s string) (caddy.Duration, error) {
 	d, err := caddy.ParseDuration(s)
 	return caddy.Duration(d), err
+}
+
+// optionalArg reads an option's one argument, or "" when it has none: a
+// quoted environment placeholder that is unset leaves no token, and the
+// option keeps its default.
+func optionalArg(d *caddyfile.Dispenser) (string, error) {
+	switch args := d.RemainingArgs(); len(args) {
+	case 0:
+		return "", nil
+	case 1:
+		return args[0], nil
+	default:
+		return "", d.ArgErr()
+	}
 }

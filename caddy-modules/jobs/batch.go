@@ -163,11 +163,17 @@ func (h *Handler) acceptBatch(w http.ResponseWriter, r *http.Request, staged []s
 	ctx := r.Context()
 	id, decision := docstrange.IdentityOf(r), docstrange.DecisionOf(r)
 	batchID := "batch_" + xid.New().String()
+	// The documents share their options, so the webhook URL (a DNS
+	// lookup) is checked once. The stores copy each job at Create, so
+	// sharing the options' slices here is safe.
+	if apiErr := h.app.CheckWebhook(ctx, opts.Webhook); apiErr != nil {
+		h.discard(ctx, staged)
+		api.WriteError(w, apiErr)
+		return
+	}
 	jobs := make([]*scheduler.Job, len(staged))
 	for i, s := range staged {
-		o := opts
-		o.OutputFormats = append([]string(nil), opts.OutputFormats...)
-		jobs[i] = &scheduler.Job{ID: s.jobID, Options: o, Input: *s.input, BatchID: batchID, RequestID: requestID(r)}
+		jobs[i] = &scheduler.Job{ID: s.jobID, Options: opts, Input: *s.input, BatchID: batchID, RequestID: requestID(r)}
 		if apiErr := h.app.CheckJob(ctx, id, jobs[i]); apiErr != nil {
 			h.discard(ctx, staged)
 			api.WriteError(w, apiErr.With("index", i).With("filename", s.input.Filename))

@@ -114,6 +114,9 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if apiErr == nil {
 		apiErr = h.app.CheckJob(ctx, id, job)
 	}
+	if apiErr == nil {
+		apiErr = h.app.CheckWebhook(ctx, job.Options.Webhook)
+	}
 	if apiErr != nil {
 		h.app.DiscardInput(ctx, jobID)
 		api.WriteError(w, apiErr)

@@ -72,7 +72,11 @@ func (h *Handler) preFinish(hook tusd.HookEvent) (tusd.HTTPResponse, error) {
 		return tusd.HTTPResponse{}, apiError(apiErr)
 	}
 	job := newJob(jobID, *in, opts, hook)
-	if apiErr := h.app.CheckJob(ctx, id, job); apiErr != nil {
+	apiErr = h.app.CheckJob(ctx, id, job)
+	if apiErr == nil {
+		apiErr = h.app.CheckWebhook(ctx, job.Options.Webhook)
+	}
+	if apiErr != nil {
 		h.app.DiscardInput(ctx, jobID)
 		return tusd.HTTPResponse{}, apiError(apiErr)
 	}
