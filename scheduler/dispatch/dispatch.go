@@ -122,6 +122,13 @@ type Dispatcher struct {
 	// placed is the tenant of every job placed and not yet seen finished,
 	// for the fair shares of the next rounds.
 	placed map[string]string
+	// inflightLast is the per-tenant count inflight read at inflightAt;
+	// placedSince are the tenants of the placements made since.
+	inflightLast map[string]int
+	inflightAt   time.Time
+	placedSince  []string
+	// opened are the queues opened so far, by name.
+	opened map[string]WorkerQueue
 	// seen is when each worker was last in discovery.
 	seen  map[string]time.Time
 	wake  chan struct{}
@@ -147,7 +154,7 @@ func New(cfg Config, jobs scheduler.Backend, queues Queues, disc Discovery, log 
 	}
 	d := &Dispatcher{
 		cfg: cfg, jobs: jobs, queues: queues, disc: disc, placer: placement.NewPlacer(scorer), log: log,
-		pending: map[string]*held{}, placed: map[string]string{}, seen: map[string]time.Time{},
+		pending: map[string]*held{}, placed: map[string]string{}, seen: map[string]time.Time{}, opened: map[string]WorkerQueue{},
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1),
 		placements: set.GetOrCreateCounter("docstrange_scheduler_placements_total"),
 		expiries:   set.GetOrCreateCounter("docstrange_scheduler_lease_expiries_total"),

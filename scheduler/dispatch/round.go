@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/docstrange/mesh/scheduler"
@@ -22,7 +23,7 @@ func (d *Dispatcher) round(ctx context.Context) error {
 	queues := make(map[string]WorkerQueue, len(workers))
 	for i := range workers {
 		w := &workers[i]
-		q, err := d.queues.Queue(ctx, w.ID)
+		q, err := d.queue(ctx, w.ID)
 		if err != nil {
 			return fmt.Errorf("opening the queue of worker %q: %w", w.ID, err)
 		}
@@ -105,6 +106,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, a placement.Assignment, q Wor
 	d.placements.Inc()
 	d.mu.Lock()
 	d.placed[j.ID] = j.Tenant
+	d.placedSince = append(d.placedSince, j.Tenant)
 	d.mu.Unlock()
 	d.forget(ctx, h, true)
 	d.log.DebugContext(ctx, "job placed", "job_id", j.ID, "worker", a.WorkerID, "tenant", j.Tenant)
@@ -154,10 +156,23 @@ func (d *Dispatcher) noteWaiting(ctx context.Context, w placement.Wait) {
 	}
 }
 
+// inflightEvery bounds how often inflight reads the placed jobs' records:
+// a round runs every 200ms, and shares need not be fresher than this.
+const inflightEvery = time.Second
+
 // inflight counts, per tenant, the jobs placed and not yet finished, for
-// fair shares across rounds; finished ones are forgotten.
+// fair shares across rounds; finished ones are forgotten. Between refreshes
+// it adds this interval's placements to the last count.
 func (d *Dispatcher) inflight(ctx context.Context) (map[string]int, error) {
 	d.mu.Lock()
+	if time.Since(d.inflightAt) < inflightEvery {
+		out := maps.Clone(d.inflightLast)
+		for _, tenant := range d.placedSince {
+			out[tenant]++
+		}
+		d.mu.Unlock()
+		return out, nil
+	}
 	ids := make([]string, 0, len(d.placed))
 	for id := range d.placed {
 		ids = append(ids, id)
@@ -177,7 +192,29 @@ func (d *Dispatcher) inflight(ctx context.Context) (map[string]int, error) {
 			out[j.Tenant]++
 		}
 	}
-	return out, nil
+	d.mu.Lock()
+	d.inflightLast, d.inflightAt, d.placedSince = out, time.Now(), nil
+	d.mu.Unlock()
+	return maps.Clone(out), nil
+}
+
+// queue opens a queue once and keeps it: opening checks its consumer group
+// on Redis, which a round need not repeat for every worker.
+func (d *Dispatcher) queue(ctx context.Context, name string) (WorkerQueue, error) {
+	d.mu.Lock()
+	q, ok := d.opened[name]
+	d.mu.Unlock()
+	if ok {
+		return q, nil
+	}
+	q, err := d.queues.Queue(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.opened[name] = q
+	d.mu.Unlock()
+	return q, nil
 }
 
 // reclaim gives back to the main queue the jobs on the queue of every
@@ -198,13 +235,13 @@ func (d *Dispatcher) reclaim(ctx context.Context, live []placement.Worker, now t
 	if len(dead) == 0 {
 		return
 	}
-	main, err := d.queues.Queue(ctx, "")
+	main, err := d.queue(ctx, "")
 	if err != nil {
 		d.log.WarnContext(ctx, "opening the main queue", "error", err)
 		return
 	}
 	for _, id := range dead {
-		q, err := d.queues.Queue(ctx, id)
+		q, err := d.queue(ctx, id)
 		if err != nil {
 			continue
 		}
