@@ -41,6 +41,9 @@ const (
 	CodeIdempotencyKeyReused  = "IDEMPOTENCY_KEY_REUSED"
 	CodeBatchNotFound         = "BATCH_NOT_FOUND"
 	CodeBatchTooLarge         = "BATCH_TOO_LARGE"
+	// CodeJobNotDeadLettered: the admin API's redrive of a job that is not
+	// on the dead-letter list.
+	CodeJobNotDeadLettered = "JOB_NOT_DEAD_LETTERED"
 	// Resumable uploads (tus).
 	CodeUploadNotFound       = "UPLOAD_NOT_FOUND"
 	CodeUploadExpired        = "UPLOAD_EXPIRED"

@@ -13,6 +13,12 @@ var (
 	ErrDuplicate = errors.New("idempotency key already used")
 	// ErrLeaseLost: the lease expired and another consumer may hold the job.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrNotDeadLettered: Redrive of a job that is not on the dead-letter
+	// list.
+	ErrNotDeadLettered = errors.New("job is not dead-lettered")
+	// ErrInputExpired: Redrive of a job whose stored input retention
+	// already removed.
+	ErrInputExpired = errors.New("job input expired")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store closed")
 )

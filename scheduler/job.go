@@ -92,6 +92,11 @@ type Job struct {
 	// Waiting says why a queued job is not placed yet (no healthy GPU
 	// worker, all busy…); empty once placed.
 	Waiting string `json:"waiting,omitempty"`
+	// DeadLetteredAt is set when the job failed after using up its attempts
+	// (a transient error or a dying worker every time): it is on the
+	// dead-letter list (Store.DeadLetters) for an operator to inspect and
+	// redrive.
+	DeadLetteredAt time.Time `json:"dead_lettered_at,omitzero"`
 	// BatchID is the batch the job was submitted in, if any.
 	BatchID string `json:"batch_id,omitempty"`
 	// Webhooks are the job's webhook events and their delivery history

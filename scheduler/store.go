@@ -48,6 +48,14 @@ type Store interface {
 	// WebhooksDue returns up to limit ids of jobs whose next webhook
 	// delivery (Job.WebhookDue) is due at t, the most overdue first.
 	WebhooksDue(ctx context.Context, t time.Time, limit int) ([]string, error)
+	// DeadLetters returns up to limit ids of dead-lettered jobs (see
+	// Job.DeadLetteredAt) whose DeadLetteredAt is before before, newest
+	// first and by id among equals; a zero before means no bound.
+	DeadLetters(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// Redrive puts a dead-lettered job back in the queue as new (see
+	// Job.Redrive), the record and the queue entry in one atomic step. A
+	// job that is not dead-lettered gives ErrNotDeadLettered.
+	Redrive(ctx context.Context, id string) (*Job, error)
 	// CreateBatch stores a batch record; an id already stored gives
 	// ErrExists.
 	CreateBatch(ctx context.Context, b *Batch) error

@@ -73,6 +73,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.routes.Handle(http.MethodGet, "/admin/v1/keys/{id}", h.authorized(h.getKey))
 	h.routes.Handle(http.MethodDelete, "/admin/v1/keys/{id}", h.authorized(h.revokeKey))
 	h.routes.Handle(http.MethodGet, "/admin/v1/tiers", h.authorized(h.listTiers))
+	h.routes.Handle(http.MethodGet, "/admin/v1/dead-letters", h.authorized(h.listDeadLetters))
+	h.routes.Handle(http.MethodPost, "/admin/v1/dead-letters/{id}/redrive", h.authorized(h.redrive))
 	return nil
 }
 

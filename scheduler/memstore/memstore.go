@@ -45,6 +45,7 @@ type Store struct {
 	idem     map[string]string    // tenant \x00 key → id
 	dedupe   map[string][]string  // DedupeKey → ids ascending of succeeded jobs
 	hooks    map[string]time.Time // id → WebhookDue, for jobs with a pending delivery
+	dead     map[string]time.Time // id → DeadLetteredAt, for dead-lettered jobs
 	batches  map[string]*scheduler.Batch
 	q        queue
 	subs     map[string]map[chan *scheduler.Job]struct{}
@@ -62,6 +63,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		idem:     map[string]string{},
 		dedupe:   map[string][]string{},
 		hooks:    map[string]time.Time{},
+		dead:     map[string]time.Time{},
 		batches:  map[string]*scheduler.Batch{},
 		q:        newQueue(),
 		subs:     map[string]map[chan *scheduler.Job]struct{}{},
@@ -157,12 +159,18 @@ func (s *Store) index(j *scheduler.Job) {
 	s.indexHooks(j)
 }
 
-// indexHooks keeps hooks in step with j's pending deliveries.
+// indexHooks keeps hooks in step with j's pending deliveries, and dead in
+// step with its place on the dead-letter list.
 func (s *Store) indexHooks(j *scheduler.Job) {
 	if due := j.WebhookDue(); !due.IsZero() {
 		s.hooks[j.ID] = due
 	} else {
 		delete(s.hooks, j.ID)
+	}
+	if !j.DeadLetteredAt.IsZero() {
+		s.dead[j.ID] = j.DeadLetteredAt
+	} else {
+		delete(s.dead, j.ID)
 	}
 }
 
@@ -285,6 +293,7 @@ func (s *Store) unindex(j *scheduler.Job) {
 	}
 	s.unindexDedupe(j)
 	delete(s.hooks, j.ID)
+	delete(s.dead, j.ID)
 }
 
 // Get implements scheduler.Store.

@@ -45,8 +45,8 @@ return {'ok', entry}
 
 // deleteScript removes a record and every index and queue trace of it.
 //
-// KEYS: job, stream, entries, leases, tokens, expires, webhooks.
-// ARGV: id, group.
+// KEYS: job, stream, entries, leases, tokens, expires, webhooks,
+// deadletters. ARGV: id, group.
 var deleteScript = redis.NewScript(`
 local f = redis.call('HMGET', KEYS[1], 'tkey', 'ikey', 'dkey')
 if f[1] then redis.call('ZREM', f[1], ARGV[1]) end
@@ -64,6 +64,7 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[5], ARGV[1])
 redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
 redis.call('DEL', KEYS[1])
 return 1
 `)
@@ -80,6 +81,35 @@ for _, id in ipairs(ids) do
     out[#out + 1] = id
   else
     redis.call('ZREM', KEYS[1], id)
+  end
+end
+return out
+`)
+
+// deadLettersScript returns up to limit ids of the dead-letter index
+// scored below a bound, newest first, dropping the entries of records Redis
+// already expired; it reads on past dropped ones so a page is short only at
+// the end.
+//
+// KEYS: deadletters. ARGV: exclusive upper bound ("+inf" or "(" .. ms),
+// limit, job key prefix.
+var deadLettersScript = redis.NewScript(`
+local limit = tonumber(ARGV[2])
+local out = {}
+local max = ARGV[1]
+local offset = 0
+while #out < limit do
+  local ids = redis.call('ZRANGE', KEYS[1], max, '-inf', 'BYSCORE', 'REV', 'LIMIT', offset, limit)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    if #out < limit then
+      if redis.call('EXISTS', ARGV[3] .. id) == 1 then
+        out[#out + 1] = id
+        offset = offset + 1
+      else
+        redis.call('ZREM', KEYS[1], id)
+      end
+    end
   end
 end
 return out

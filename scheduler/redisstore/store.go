@@ -12,6 +12,7 @@
 //	                DedupeKey k, expiring at that job's ExpiresAt
 //	expires         sorted set, score ExpiresAt in µs: Expired
 //	webhooks        sorted set, score WebhookDue in ms: WebhooksDue
+//	deadletters     sorted set, score DeadLetteredAt in ms: DeadLetters
 //	batch:{id}      string: the Batch, expiring at its ExpiresAt
 //	queue           stream with one entry {id} per queued job, read through
 //	                the consumer group Config.ConsumerGroup
@@ -252,7 +253,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.open(); err != nil {
 		return err
 	}
-	keys := []string{s.jobKey(id), s.key("queue"), s.key("entries"), s.key("leases"), s.key("tokens"), s.key("expires"), s.key("webhooks")}
+	keys := []string{s.jobKey(id), s.key("queue"), s.key("entries"), s.key("leases"), s.key("tokens"), s.key("expires"), s.key("webhooks"), s.key("deadletters")}
 	if err := deleteScript.Run(ctx, s.rdb, keys, id, s.cfg.ConsumerGroup).Err(); err != nil {
 		return s.fail(fmt.Sprintf("deleting job %q", id), err)
 	}

@@ -27,12 +27,18 @@ func (e errFn) Error() string { return e.err.Error() }
 // When another writer got in between, it starts over, so fn may run more
 // than once and must only change the job it is given.
 func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) error) (*scheduler.Job, error) {
+	return s.update(ctx, id, fn, false)
+}
+
+// update is Update; with enqueue, the MULTI also puts the job on the main
+// queue, so the record and its queue entry change together.
+func (s *Store) update(ctx context.Context, id string, fn func(*scheduler.Job) error, enqueue bool) (*scheduler.Job, error) {
 	if err := s.open(); err != nil {
 		return nil, err
 	}
 	key := s.jobKey(id)
 	for try := 0; ; try++ {
-		j, err := s.updateOnce(ctx, key, id, fn)
+		j, err := s.updateOnce(ctx, key, id, fn, enqueue)
 		var fnErr errFn
 		switch {
 		case err == nil:
@@ -58,7 +64,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) e
 
 // updateOnce is one optimistic round. It returns redis.TxFailedErr when
 // another writer changed the job after WATCH, and errFn when fn failed.
-func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*scheduler.Job) error) (*scheduler.Job, error) {
+func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*scheduler.Job) error, enqueue bool) (*scheduler.Job, error) {
 	var out *scheduler.Job
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		vals, err := tx.HMGet(ctx, key, "json", "ikey", "dkey").Result()
@@ -118,6 +124,15 @@ func (s *Store) updateOnce(ctx context.Context, key, id string, fn func(*schedul
 				p.ZRem(ctx, s.key("webhooks"), id)
 			} else {
 				p.ZAdd(ctx, s.key("webhooks"), redis.Z{Score: float64(due.UnixMilli()), Member: id})
+			}
+			if j.DeadLetteredAt.IsZero() {
+				p.ZRem(ctx, s.key("deadletters"), id)
+			} else {
+				p.ZAdd(ctx, s.key("deadletters"), redis.Z{Score: float64(j.DeadLetteredAt.UnixMilli()), Member: id})
+			}
+			if enqueue {
+				q := s.main
+				enqueueScript.Eval(ctx, p, []string{q.stream, q.entries, q.leases, q.tokens}, id, s.cfg.ConsumerGroup)
 			}
 			p.Publish(ctx, s.eventsChannel(id), enc)
 			return nil

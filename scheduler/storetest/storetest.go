@@ -105,6 +105,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Backend, opts ...Option
 		{"Persistence", persistCases},
 		{"Webhooks", webhookCases},
 		{"Batches", batchCases},
+		{"DeadLetters", deadLetterCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

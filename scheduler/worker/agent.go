@@ -145,10 +145,14 @@ func (a *Agent) handle(ctx context.Context, lease *scheduler.Lease) {
 		}
 		j.Attempts++
 		if j.Attempts > a.cfg.MaxAttempts {
-			if j.Error == nil {
-				j.Error = &scheduler.JobError{Code: api.CodeWorkerTimeout, Message: "the job's worker stopped responding too many times"}
+			// Every attempt's worker died holding it (or handed it
+			// back failing): fail it for good, with the last error.
+			last := j.Error
+			if last == nil {
+				last = &scheduler.JobError{Code: api.CodeWorkerTimeout, Message: fmt.Sprintf("the job's worker stopped responding in each of its %d attempts", a.cfg.MaxAttempts)}
 			}
-			finish(j, scheduler.StatusFailed, now, a.cfg.ResultTTL)
+			j.Attempts = a.cfg.MaxAttempts
+			scheduler.DeadLetter(j, last, now, a.cfg.ResultTTL)
 			return nil
 		}
 		j.Status = scheduler.StatusRunning
@@ -235,7 +239,7 @@ func (a *Agent) run(ctx context.Context, lease *scheduler.Lease, job *scheduler.
 	}
 	last := &scheduler.JobError{Code: code, Message: err.Error()}
 	if job.Attempts >= a.cfg.MaxAttempts {
-		a.complete(bg, lease, job.ID, scheduler.StatusFailed, last, "", "", start, log)
+		a.deadLetter(bg, lease, job.ID, last, start, log)
 		return
 	}
 	log.WarnContext(ctx, "job attempt failed; retrying", "error", err)
@@ -283,6 +287,26 @@ func finish(j *scheduler.Job, st scheduler.Status, now time.Time, ttl time.Durat
 	j.Status = st
 	j.FinishedAt = now
 	j.ExpiresAt = now.Add(ttl)
+}
+
+// deadLetter fails a job whose last attempt failed too, and puts it on the
+// dead-letter list.
+func (a *Agent) deadLetter(ctx context.Context, lease *scheduler.Lease, id string, last *scheduler.JobError, start time.Time, log *slog.Logger) {
+	_, err := a.jobs.Update(ctx, id, func(j *scheduler.Job) error {
+		scheduler.DeadLetter(j, last, time.Now().UTC(), a.cfg.ResultTTL)
+		return nil
+	})
+	if err != nil {
+		log.ErrorContext(ctx, "dead-lettering job", "error", err)
+		return
+	}
+	if err := a.jobs.Ack(ctx, lease); err != nil {
+		log.WarnContext(ctx, "acknowledging job", "error", err)
+	}
+	if a.obs != nil {
+		a.obs.JobFinished(scheduler.StatusFailed, time.Since(start))
+	}
+	log.WarnContext(ctx, "job dead-lettered after its last attempt", "error_code", last.Code, "error", last.Message)
 }
 
 // complete records an attempt's outcome; backend, when set, names what

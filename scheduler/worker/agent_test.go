@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -140,10 +141,13 @@ func TestAgentFailures(t *testing.T) {
 		err          error
 		wantAttempts int32
 		wantCode     string
+		// wantDead: failed after using up its attempts, so dead-lettered;
+		// a permanent failure is not.
+		wantDead bool
 	}{
 		{name: "permanent", err: &scheduler.JobError{Code: api.CodeUnprocessableDocument, Message: "bad"}, wantAttempts: 1, wantCode: api.CodeUnprocessableDocument},
 		{name: "panic is a permanent failure", err: errPanic, wantAttempts: 1, wantCode: api.CodeProcessingError},
-		{name: "transient retried then failed", err: errors.New("backend hiccup"), wantAttempts: 3, wantCode: api.CodeProcessingError},
+		{name: "transient retried then dead-lettered", err: errors.New("backend hiccup"), wantAttempts: 3, wantCode: api.CodeProcessingError, wantDead: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +165,40 @@ func TestAgentFailures(t *testing.T) {
 			if calls.Load() != tt.wantAttempts || j.Attempts != int(tt.wantAttempts) || j.Error == nil || j.Error.Code != tt.wantCode {
 				t.Fatalf("calls %d, job %+v err %+v", calls.Load(), j, j.Error)
 			}
+			if j.DeadLetteredAt.IsZero() == tt.wantDead {
+				t.Fatalf("dead-lettered at %v, want dead-lettered %v", j.DeadLetteredAt, tt.wantDead)
+			}
+			dead, err := e.jobs.DeadLetters(t.Context(), time.Time{}, 10)
+			if err != nil || slices.Contains(dead, j.ID) != tt.wantDead {
+				t.Fatalf("DeadLetters = %v, %v; want the job listed: %v", dead, err, tt.wantDead)
+			}
 		})
+	}
+}
+
+// TestAgentDeadLettersAfterLostLeases: a job whose every attempt's worker
+// died holding it (its leases ran out, nothing handed it back) is not run a
+// fourth time: it fails with WORKER_TIMEOUT and goes on the dead-letter list.
+func TestAgentDeadLettersAfterLostLeases(t *testing.T) {
+	e := newEnv(t)
+	j := e.submit(t)
+	if _, err := e.jobs.Update(t.Context(), j.ID, func(j *scheduler.Job) error {
+		j.Status, j.Attempts = scheduler.StatusRunning, 3
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var ran atomic.Bool
+	e.start(t, Config{MaxAttempts: 3}, funcPipeline(func(context.Context, *scheduler.Job, func(int, int)) (*scheduler.Document, error) {
+		ran.Store(true)
+		return &scheduler.Document{}, nil
+	}))
+	got := e.waitStatus(t, j.ID, scheduler.StatusFailed)
+	if ran.Load() || got.Attempts != 3 || got.Error == nil || got.Error.Code != api.CodeWorkerTimeout || got.DeadLetteredAt.IsZero() {
+		t.Fatalf("ran %v, job %+v, error %+v", ran.Load(), got, got.Error)
+	}
+	if dead, err := e.jobs.DeadLetters(t.Context(), time.Time{}, 10); err != nil || !slices.Equal(dead, []string{j.ID}) {
+		t.Fatalf("DeadLetters = %v, %v", dead, err)
 	}
 }
 
