@@ -130,9 +130,11 @@ type Dispatcher struct {
 	// opened are the queues opened so far, by name.
 	opened map[string]WorkerQueue
 	// seen is when each worker was last in discovery.
-	seen  map[string]time.Time
-	wake  chan struct{}
-	space chan struct{}
+	seen map[string]time.Time
+	// demand is the last round's, per device class.
+	demand map[string]DeviceDemand
+	wake   chan struct{}
+	space  chan struct{}
 
 	placements, expiries, reclaims *metrics.Counter
 	// oldest is when the oldest held job was submitted, in unix ns, 0

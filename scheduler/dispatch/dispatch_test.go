@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +52,8 @@ type env struct {
 	t    *testing.T
 	s    *redisstore.Store
 	disc *discovery
+	// d is the dispatcher start ran last.
+	d *dispatch.Dispatcher
 }
 
 func newEnv(t *testing.T) *env {
@@ -75,6 +78,7 @@ func (e *env) start(cfg dispatch.Config) (stop func()) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.d = d
 	ctx, cancel := context.WithCancel(e.t.Context())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -318,4 +322,36 @@ func TestQueueAgeMetric(t *testing.T) {
 		t.Fatal("not placed")
 	}
 	eventually(t, "the gauge back to 0", func() bool { return d.QueueAge(time.Now()) == 0 })
+}
+
+// TestDemand: the demand the autoscaler reads counts, per device class,
+// the healthy workers, their busy slots, and the jobs left waiting, a GPU
+// job as GPU demand and an auto one as CPU demand.
+func TestDemand(t *testing.T) {
+	e := newEnv(t)
+	e.disc.set(cpu("c1", 2))
+	e.start(dispatch.Config{})
+	for range 4 {
+		e.job("acme", scheduler.DeviceAuto, 10)
+	}
+	e.job("acme", scheduler.DeviceCPU, 10)
+	e.job("acme", scheduler.DeviceGPU, 10)
+	want := map[string]dispatch.DeviceDemand{
+		scheduler.DeviceCPU: {Waiting: 3, InUse: 2, Workers: 1},
+		scheduler.DeviceGPU: {Waiting: 1},
+	}
+	var got map[string]dispatch.DeviceDemand
+	eventually(t, "the demand of 6 jobs on one 2-slot CPU worker", func() bool {
+		got = e.d.Demand()
+		return maps.Equal(got, want)
+	})
+	// Once the worker finishes what it holds, the rest is placed.
+	for range 2 {
+		e.finish("c1", e.take("c1", 5*time.Second))
+	}
+	want[scheduler.DeviceCPU] = dispatch.DeviceDemand{Waiting: 1, InUse: 2, Workers: 1}
+	eventually(t, "the demand after two jobs finished", func() bool {
+		got = e.d.Demand()
+		return maps.Equal(got, want)
+	})
 }

@@ -57,11 +57,13 @@ func (d *Dispatcher) round(ctx context.Context) error {
 		d.oldest.Store(oldest.UnixNano())
 	}
 	if len(jobs) == 0 {
+		d.noteDemand(workers, jobs, nil, nil)
 		return nil
 	}
 	assigned, waiting := d.placer.Place(placement.Snapshot{
 		Workers: workers, Now: now, Region: d.cfg.Region, AllowSpill: d.cfg.AllowSpill, InFlight: inflight,
 	}, jobs)
+	d.noteDemand(workers, jobs, assigned, waiting)
 	d.log.DebugContext(ctx, "placement round", "workers", len(workers), "pending", len(jobs), "placed", len(assigned), "waiting", len(waiting))
 	for _, a := range assigned {
 		if err := d.dispatch(ctx, a, queues[a.WorkerID]); err != nil {
