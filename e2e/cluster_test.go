@@ -118,7 +118,8 @@ func TestNomadSpecs(t *testing.T) {
 		"-var", "bin_dir=/opt/docstrange/bin",
 	}
 	extra := map[string][]string{
-		"worker.nomad.hcl": {"-var", "models_dir=/opt/docstrange/models", "-var", "gpu_device=nomad/file/mock"},
+		"edge.nomad.hcl":   {"-var", "blob_dir=/srv/docstrange/blobs"},
+		"worker.nomad.hcl": {"-var", "models_dir=/opt/docstrange/models", "-var", "gpu_device=nomad/file/mock", "-var", "blob_dir=/srv/docstrange/blobs"},
 	}
 	for _, spec := range specs {
 		name := filepath.Base(spec)

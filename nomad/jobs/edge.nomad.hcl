@@ -33,6 +33,23 @@ variable "redis_addr" {
   description = "Redis host:port shared by edges, schedulers and workers."
 }
 
+variable "blob_dir" {
+  type        = string
+  description = "Folder for inputs and results, shared by every edge and worker (a network file system mounted on each client node)."
+}
+
+variable "cpu" {
+  type        = number
+  default     = 1000
+  description = "CPU MHz reserved per edge."
+}
+
+variable "memory" {
+  type        = number
+  default     = 768
+  description = "Memory MiB reserved per edge."
+}
+
 variable "count" {
   type    = number
   default = 2
@@ -102,6 +119,7 @@ job "docstrange-edge" {
         DOCSTRANGE_HTTP_HOST  = "0.0.0.0"
         DOCSTRANGE_HTTP_PORT  = "${NOMAD_PORT_http}"
         DOCSTRANGE_ADMIN_PORT = "${NOMAD_PORT_admin}"
+        DOCSTRANGE_BLOB_DIR   = var.blob_dir
       }
 
       # The pepper and the admin token are secrets: Nomad Variables (or
@@ -118,8 +136,8 @@ job "docstrange-edge" {
       }
 
       resources {
-        cpu    = 1000
-        memory = 768
+        cpu    = var.cpu
+        memory = var.memory
       }
 
       kill_timeout = "30s"

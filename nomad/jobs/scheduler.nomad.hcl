@@ -29,6 +29,50 @@ variable "redis_addr" {
   default = "127.0.0.1:6379"
 }
 
+variable "consul_addr" {
+  type        = string
+  default     = "127.0.0.1:8500"
+  description = "The Consul agent on each client node."
+}
+
+variable "nomad_addr" {
+  type        = string
+  default     = ""
+  description = "Nomad's HTTP API for the autoscaler; empty means the client node's own agent on port 4646."
+}
+
+variable "scale_groups" {
+  type        = string
+  default     = "cpu:2,gpu:4"
+  description = "Worker groups the leader scales, as group:slots (the worker job's cpu_slots and gpu_slots); empty turns autoscaling off."
+}
+
+variable "scale_cooldown" {
+  type    = string
+  default = "30s"
+}
+
+variable "scale_down_after" {
+  type    = string
+  default = "60s"
+}
+
+variable "dead_after" {
+  type        = string
+  default     = "30s"
+  description = "How long a worker may be gone from Consul before its placed jobs are placed again."
+}
+
+variable "cpu" {
+  type    = number
+  default = 500
+}
+
+variable "memory" {
+  type    = number
+  default = 256
+}
+
 job "docstrange-scheduler" {
   datacenters = var.datacenters
   region      = var.region
@@ -68,18 +112,22 @@ job "docstrange-scheduler" {
       }
 
       env {
-        DOCSTRANGE_REDIS_ADDR  = var.redis_addr
-        DOCSTRANGE_REGION      = var.region
-        DOCSTRANGE_HTTP_ADDR   = "${NOMAD_ADDR_http}"
-        CONSUL_HTTP_ADDR       = "127.0.0.1:8500"
-        NOMAD_ADDR             = "http://${attr.unique.network.ip-address}:4646"
-        DOCSTRANGE_WORKER_JOB  = "docstrange-worker"
-        DOCSTRANGE_SCALE_GROUPS = "cpu,gpu"
+        DOCSTRANGE_REDIS_ADDR       = var.redis_addr
+        DOCSTRANGE_REGION           = var.region
+        DOCSTRANGE_HTTP_ADDR        = "${NOMAD_ADDR_http}"
+        DOCSTRANGE_SCHEDULER_NAME   = "${NOMAD_ALLOC_ID}"
+        DOCSTRANGE_DEAD_AFTER       = var.dead_after
+        CONSUL_HTTP_ADDR            = var.consul_addr
+        NOMAD_ADDR                  = var.nomad_addr != "" ? var.nomad_addr : "http://${attr.unique.network.ip-address}:4646"
+        DOCSTRANGE_WORKER_JOB       = "docstrange-worker"
+        DOCSTRANGE_SCALE_GROUPS     = var.scale_groups
+        DOCSTRANGE_SCALE_COOLDOWN   = var.scale_cooldown
+        DOCSTRANGE_SCALE_DOWN_AFTER = var.scale_down_after
       }
 
       resources {
-        cpu    = 500
-        memory = 256
+        cpu    = var.cpu
+        memory = var.memory
       }
     }
   }

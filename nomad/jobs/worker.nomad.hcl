@@ -32,6 +32,39 @@ variable "models_dir" {
   description = "Folder holding the ONNX Runtime library and the models (make models)."
 }
 
+variable "blob_dir" {
+  type        = string
+  description = "Folder for inputs and results, shared with the edges (a network file system mounted on each client node)."
+}
+
+variable "lease_ttl" {
+  type        = string
+  default     = "30s"
+  description = "Lease on a running job: a worker killed mid-job loses it this long after its last renewal, and the job runs again elsewhere."
+}
+
+variable "cpu_max" {
+  type        = number
+  default     = 20
+  description = "Most CPU workers the autoscaler may run."
+}
+
+variable "gpu_max" {
+  type        = number
+  default     = 8
+  description = "Most GPU workers the autoscaler may run."
+}
+
+variable "cpu_mhz" {
+  type    = number
+  default = 2000
+}
+
+variable "memory_mb" {
+  type    = number
+  default = 2048
+}
+
 variable "redis_addr" {
   type    = string
   default = "127.0.0.1:6379"
@@ -79,7 +112,7 @@ job "docstrange-worker" {
     scaling {
       enabled = true
       min     = 1
-      max     = 20
+      max     = var.cpu_max
     }
 
     service {
@@ -121,11 +154,13 @@ job "docstrange-worker" {
         DOCSTRANGE_BACKENDS_DIR = "${var.bin_dir}/backends"
         DOCSTRANGE_MODELS_DIR   = var.models_dir
         DOCSTRANGE_ONNX_PROVIDER = "cpu"
+        DOCSTRANGE_BLOB_DIR      = var.blob_dir
+        DOCSTRANGE_LEASE_TTL     = var.lease_ttl
       }
 
       resources {
-        cpu    = 2000
-        memory = 2048
+        cpu    = var.cpu_mhz
+        memory = var.memory_mb
       }
 
       # A worker hands its jobs back on SIGINT; give it time to.
@@ -144,7 +179,7 @@ job "docstrange-worker" {
     scaling {
       enabled = true
       min     = 0
-      max     = 8
+      max     = var.gpu_max
     }
 
     service {
@@ -186,11 +221,13 @@ job "docstrange-worker" {
         DOCSTRANGE_BACKENDS_DIR  = "${var.bin_dir}/backends"
         DOCSTRANGE_MODELS_DIR    = var.models_dir
         DOCSTRANGE_ONNX_PROVIDER = "cuda"
+        DOCSTRANGE_BLOB_DIR      = var.blob_dir
+        DOCSTRANGE_LEASE_TTL     = var.lease_ttl
       }
 
       resources {
-        cpu    = 2000
-        memory = 4096
+        cpu    = var.cpu_mhz
+        memory = 2 * var.memory_mb
 
         # A block label cannot interpolate; a dynamic block can.
         dynamic "device" {

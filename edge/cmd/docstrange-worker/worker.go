@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -132,7 +133,7 @@ func (p *process) serve(ctx context.Context) error {
 func (p *process) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	out := map[string]any{"status": "ok", "worker": p.cfg.ID, "device": p.cfg.Device, "slots": p.cfg.Slots, "region": p.cfg.Region, "version": buildVersion()}
+	out := map[string]any{"status": "ok", "worker": p.cfg.ID, "device": p.cfg.Device, "slots": p.cfg.Slots, "region": p.cfg.Region, "version": buildVersion(), "pid": os.Getpid()}
 	status := http.StatusOK
 	if err := p.jobs.Ping(ctx); err != nil {
 		out["status"], out["redis"] = "unavailable", err.Error()
