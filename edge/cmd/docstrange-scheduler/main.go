@@ -35,43 +35,6 @@ import (
 // version is stamped by make through -ldflags -X.
 var version string
 
-type config struct {
-	RedisAddr, RedisPrefix string
-	ConsulAddr             string
-	Service, LockKey, Name string
-	HTTPAddr               string
-	Region, Scorer         string
-	AllowSpill             bool
-	DeadAfter, LeaseTTL    time.Duration
-	Version                bool
-}
-
-func parseConfig(args []string) (*config, error) {
-	c := &config{}
-	host, _ := os.Hostname()
-	fs := flag.NewFlagSet("docstrange-scheduler", flag.ContinueOnError)
-	fs.StringVar(&c.RedisAddr, "redis", envdefault.String("DOCSTRANGE_REDIS_ADDR", "127.0.0.1:6379"), "Redis host:port holding jobs and queues (DOCSTRANGE_REDIS_ADDR)")
-	fs.StringVar(&c.RedisPrefix, "redis-prefix", envdefault.String("DOCSTRANGE_REDIS_PREFIX", "ds:"), "key prefix, the same as the edges' (DOCSTRANGE_REDIS_PREFIX)")
-	fs.StringVar(&c.ConsulAddr, "consul", envdefault.String("CONSUL_HTTP_ADDR", "127.0.0.1:8500"), "Consul agent (CONSUL_HTTP_ADDR)")
-	fs.StringVar(&c.Service, "worker-service", envdefault.String("DOCSTRANGE_WORKER_SERVICE", nomad.WorkerService), "Consul service of the workers (DOCSTRANGE_WORKER_SERVICE)")
-	fs.StringVar(&c.LockKey, "lock-key", envdefault.String("DOCSTRANGE_LOCK_KEY", nomad.LeaderKey), "Consul KV key of the leader lock (DOCSTRANGE_LOCK_KEY)")
-	fs.StringVar(&c.Name, "name", envdefault.String("DOCSTRANGE_SCHEDULER_NAME", fmt.Sprintf("%s-%d", host, os.Getpid())), "this replica's name (DOCSTRANGE_SCHEDULER_NAME)")
-	fs.StringVar(&c.HTTPAddr, "http", envdefault.String("DOCSTRANGE_HTTP_ADDR", "127.0.0.1:8091"), "address of /health and /metrics (DOCSTRANGE_HTTP_ADDR)")
-	fs.StringVar(&c.Region, "region", envdefault.String("DOCSTRANGE_REGION", "local"), "home region (DOCSTRANGE_REGION)")
-	fs.StringVar(&c.Scorer, "scorer", envdefault.String("DOCSTRANGE_SCORER", "least-loaded"), "least-loaded | bin-pack (DOCSTRANGE_SCORER)")
-	fs.BoolVar(&c.AllowSpill, "allow-spill", os.Getenv("DOCSTRANGE_ALLOW_SPILL") == "true", "place jobs in other regions when home is full (DOCSTRANGE_ALLOW_SPILL=true)")
-	fs.DurationVar(&c.DeadAfter, "dead-after", envdefault.Duration("DOCSTRANGE_DEAD_AFTER", dispatch.DefaultDeadAfter), "how long a worker may be gone before its placed jobs go back to the queue (DOCSTRANGE_DEAD_AFTER)")
-	fs.DurationVar(&c.LeaseTTL, "lease-ttl", envdefault.Duration("DOCSTRANGE_LEASE_TTL", dispatch.DefaultLeaseTTL), "lease on the queued jobs the leader holds (DOCSTRANGE_LEASE_TTL)")
-	fs.BoolVar(&c.Version, "version", false, "print the version and commit, then exit")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	return c, nil
-}
-
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
@@ -122,6 +85,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	scaler, err := newAutoscaler(cfg, d, log.With("part", "autoscaler"), set)
+	if err != nil {
+		return err
+	}
 	var leading atomic.Bool
 	set.NewGauge("docstrange_scheduler_leader", func() float64 {
 		if leading.Load() {
@@ -136,7 +103,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		status := http.StatusOK
-		out := map[string]any{"status": "ok", "replica": cfg.Name, "leader": leading.Load(), "version": buildinfo.Version(version)}
+		out := map[string]any{"status": "ok", "replica": cfg.Name, "leader": leading.Load(), "version": buildinfo.Version(version), "pid": os.Getpid()}
 		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := store.Ping(pctx); err != nil {
@@ -153,14 +120,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	log.Info("scheduler running", "addr", ln.Addr().String(), "consul", cfg.ConsulAddr, "redis", cfg.RedisAddr)
+	log.Info("scheduler running", "addr", ln.Addr().String(), "consul", cfg.ConsulAddr, "redis", cfg.RedisAddr, "nomad", cfg.NomadAddr)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { disc.Run(ctx) })
 	err = nomad.Lead(ctx, client, cfg.LockKey, cfg.Name, log, func(lctx context.Context) {
 		leading.Store(true)
 		defer leading.Store(false)
+		var lwg sync.WaitGroup
+		if scaler != nil {
+			lwg.Go(func() { scaler.Run(lctx) })
+		}
 		d.Run(lctx)
+		lwg.Wait()
 	})
 	wg.Wait()
 	return err
