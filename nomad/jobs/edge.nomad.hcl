@@ -77,6 +77,7 @@ job "docstrange-edge" {
 
     network {
       port "http" {}
+      port "https" {}
       port "admin" {}
     }
 
@@ -118,8 +119,10 @@ job "docstrange-edge" {
         DOCSTRANGE_DATA_DIR   = "${NOMAD_ALLOC_DIR}/data"
         DOCSTRANGE_HTTP_HOST  = "0.0.0.0"
         DOCSTRANGE_HTTP_PORT  = "${NOMAD_PORT_http}"
+        DOCSTRANGE_HTTPS_PORT = "${NOMAD_PORT_https}"
         DOCSTRANGE_ADMIN_PORT = "${NOMAD_PORT_admin}"
         DOCSTRANGE_BLOB_DIR   = var.blob_dir
+        DOCSTRANGE_REGION     = var.region
       }
 
       # The pepper and the admin token are secrets: Nomad Variables (or

@@ -101,6 +101,17 @@ job "docstrange-worker" {
   region      = var.region
   type        = "service"
 
+  # No deployments: Nomad refuses to scale a job while one of its
+  # deployments runs, so every count change the autoscaler made would block
+  # the next (of either group) until its new workers turned healthy, or for
+  # the whole progress deadline when a group cannot be placed (no GPU node).
+  # An update replaces the workers at once instead of rolling; that loses
+  # capacity for a moment, not jobs: a worker hands its jobs back on
+  # SIGINT, and a killed one's leases run out and the jobs run elsewhere.
+  update {
+    max_parallel = 0
+  }
+
   group "cpu" {
     count = var.cpu_count
 
