@@ -50,7 +50,15 @@ func freePortRun(t *testing.T, n int) int {
 // cluster down at cleanup.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dir: t.TempDir(), base: freePortRun(t, 12)}
+	// A short folder: Nomad's allocation folders go under it, and unix
+	// sockets in them (the edge's Caddy admin socket) must fit in 108
+	// bytes, which t.TempDir's paths do not leave room for.
+	dir, err := os.MkdirTemp("", "dsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c := &cluster{t: t, dir: dir, base: freePortRun(t, 12)}
 	c.env = append(os.Environ(), "DOCSTRANGE_CLUSTER_DIR="+c.dir, "CLUSTER_PORT_BASE="+strconv.Itoa(c.base))
 	out, err := c.script("up")
 	t.Cleanup(func() {
