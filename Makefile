@@ -88,7 +88,8 @@ $(OCRBENCH): $(GO_SOURCES)
 bench: $(EDGE) $(BENCH) $(ONNX) $(OCRBENCH) $(MODEL_FILES)
 	@rc=0; ./scripts/bench.sh || rc=$$?; ./scripts/ocrbench.sh || rc=$$?; \
 	  ./scripts/uploadbench.sh || rc=$$?; \
-	  $(GO) test -run '^$$' -bench BenchmarkPlace -benchtime 2000x ./scheduler/placement/ || rc=$$?; exit $$rc
+	  $(GO) test -run '^$$' -bench BenchmarkPlace -benchtime 2000x ./scheduler/placement/ || rc=$$?; \
+	  $(GO) test -run '^$$' -bench 'BenchmarkPlacementThroughput|BenchmarkSchedulingOverhead' -benchtime 3x ./scheduler/dispatch/ || rc=$$?; exit $$rc
 
 ## hashistack: Consul v1.16.3 and Nomad v1.6.3 (MPL-2.0) built into ~/.cache/docstrange/hashistack
 hashistack:

@@ -95,6 +95,14 @@ type WorkerQueue interface {
 	Enqueue(ctx context.Context, id string) error
 }
 
+// Backend is the job store and main queue the dispatcher claims from.
+type Backend interface {
+	scheduler.Backend
+	// TryClaim is Claim without the wait: nil, nil when nothing is
+	// claimable now.
+	TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error)
+}
+
 // Queues opens queues by name; "" is the main queue.
 type Queues interface {
 	Queue(ctx context.Context, name string) (WorkerQueue, error)
@@ -111,7 +119,7 @@ type held struct {
 // Dispatcher runs placement rounds. Run it on the leader only.
 type Dispatcher struct {
 	cfg    Config
-	jobs   scheduler.Backend
+	jobs   Backend
 	queues Queues
 	disc   Discovery
 	placer placement.Placer
@@ -143,7 +151,7 @@ type Dispatcher struct {
 }
 
 // New builds a Dispatcher; set, when non-nil, receives its metrics.
-func New(cfg Config, jobs scheduler.Backend, queues Queues, disc Discovery, log *slog.Logger, set *metrics.Set) (*Dispatcher, error) {
+func New(cfg Config, jobs Backend, queues Queues, disc Discovery, log *slog.Logger, set *metrics.Set) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -188,6 +196,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { d.claim(ctx) })
 	wg.Go(func() { d.renew(ctx) })
+	wg.Go(func() { d.refreshInflight(ctx) })
 	t := time.NewTicker(d.cfg.Round)
 	defer t.Stop()
 	for ctx.Err() == nil {
@@ -224,18 +233,18 @@ func (d *Dispatcher) claim(ctx context.Context) {
 			}
 			continue
 		}
-		// Idle, wait for the next job; catching up, only probe whether
-		// the backlog is drained.
-		wait := time.Minute
+		// Idle, wait for the next job; catching up, take the next one
+		// without waiting, and wake a round once there is none.
+		var lease *scheduler.Lease
+		var err error
 		if claimed > 0 {
-			wait = drainProbe
-		}
-		cctx, cancel := context.WithTimeout(ctx, wait)
-		lease, err := d.jobs.Claim(cctx, d.cfg.Name, d.cfg.LeaseTTL)
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			d.kick(&claimed)
-			continue
+			lease, err = d.jobs.TryClaim(ctx, d.cfg.Name, d.cfg.LeaseTTL)
+			if err == nil && lease == nil {
+				d.kick(&claimed)
+				continue
+			}
+		} else {
+			lease, err = d.jobs.Claim(ctx, d.cfg.Name, d.cfg.LeaseTTL)
 		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, scheduler.ErrClosed) {
@@ -271,10 +280,6 @@ func (d *Dispatcher) claim(ctx context.Context) {
 		claimed++
 	}
 }
-
-// drainProbe is how long a claim waits, while the dispatcher catches up on
-// a backlog, before it takes the backlog as drained and wakes a round.
-const drainProbe = 5 * time.Millisecond
 
 // kick wakes a round if jobs were claimed since the last one.
 func (d *Dispatcher) kick(claimed *int) {

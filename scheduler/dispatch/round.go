@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/placement"
@@ -20,26 +24,35 @@ func (d *Dispatcher) round(ctx context.Context) error {
 		return fmt.Errorf("discovering workers: %w", err)
 	}
 	now := time.Now()
-	queues := make(map[string]WorkerQueue, len(workers))
+	queues := make([]WorkerQueue, len(workers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ioParallel)
 	for i := range workers {
 		w := &workers[i]
-		q, err := d.queue(ctx, w.ID)
-		if err != nil {
-			return fmt.Errorf("opening the queue of worker %q: %w", w.ID, err)
-		}
-		st, err := q.Stats(ctx)
-		if err != nil {
-			return fmt.Errorf("reading the queue of worker %q: %w", w.ID, err)
-		}
-		// Placed but not started counts as in use: it will be.
-		w.InUse = int(st.Depth + st.Leased)
-		queues[w.ID] = q
+		g.Go(func() error {
+			q, err := d.queue(gctx, w.ID)
+			if err != nil {
+				return fmt.Errorf("opening the queue of worker %q: %w", w.ID, err)
+			}
+			st, err := q.Stats(gctx)
+			if err != nil {
+				return fmt.Errorf("reading the queue of worker %q: %w", w.ID, err)
+			}
+			// Placed but not started counts as in use: it will be.
+			w.InUse = int(st.Depth + st.Leased)
+			queues[i] = q
+			return nil
+		})
 	}
-	d.reclaim(ctx, workers, now)
-	inflight, err := d.inflight(ctx)
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return err
 	}
+	byID := make(map[string]WorkerQueue, len(workers))
+	for i, w := range workers {
+		byID[w.ID] = queues[i]
+	}
+	d.reclaim(ctx, workers, now)
+	inflight := d.inflight()
 
 	d.mu.Lock()
 	jobs := make([]placement.Job, 0, len(d.pending))
@@ -65,10 +78,16 @@ func (d *Dispatcher) round(ctx context.Context) error {
 	}, jobs)
 	d.noteDemand(workers, jobs, assigned, waiting)
 	d.log.DebugContext(ctx, "placement round", "workers", len(workers), "pending", len(jobs), "placed", len(assigned), "waiting", len(waiting))
+	// Each dispatch is a few round trips to Redis of its own; run them
+	// side by side. The order on a worker's queue within one round does
+	// not matter: the worker has a free slot for every job placed on it.
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(ioParallel)
 	for _, a := range assigned {
-		if err := d.dispatch(ctx, a, queues[a.WorkerID]); err != nil {
-			return err
-		}
+		g.Go(func() error { return d.dispatch(gctx, a, byID[a.WorkerID]) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	for _, w := range waiting {
 		d.noteWaiting(ctx, w)
@@ -158,46 +177,89 @@ func (d *Dispatcher) noteWaiting(ctx context.Context, w placement.Wait) {
 	}
 }
 
-// inflightEvery bounds how often inflight reads the placed jobs' records:
-// a round runs every 200ms, and shares need not be fresher than this.
+// inflightEvery is how often refreshInflight reads the placed jobs'
+// records: a round runs every 200ms, and shares need not be fresher.
 const inflightEvery = time.Second
 
+// ioParallel bounds the Redis calls a round or a refresh has in flight at
+// once: one job's or worker's calls wait on the network, not on each other.
+const ioParallel = 16
+
 // inflight counts, per tenant, the jobs placed and not yet finished, for
-// fair shares across rounds; finished ones are forgotten. Between refreshes
-// it adds this interval's placements to the last count.
-func (d *Dispatcher) inflight(ctx context.Context) (map[string]int, error) {
+// the fair shares of a round: the last refresh's count plus the placements
+// made since. It does no I/O, so a round never waits on the refresh.
+func (d *Dispatcher) inflight() map[string]int {
 	d.mu.Lock()
-	if time.Since(d.inflightAt) < inflightEvery {
-		out := maps.Clone(d.inflightLast)
-		for _, tenant := range d.placedSince {
-			out[tenant]++
-		}
-		d.mu.Unlock()
-		return out, nil
+	defer d.mu.Unlock()
+	out := maps.Clone(d.inflightLast)
+	if out == nil {
+		out = map[string]int{}
 	}
+	for _, tenant := range d.placedSince {
+		out[tenant]++
+	}
+	return out
+}
+
+// refreshInflight recounts the placed jobs that have not finished every
+// inflightEvery until ctx ends, forgetting the finished ones.
+func (d *Dispatcher) refreshInflight(ctx context.Context) {
+	t := time.NewTicker(inflightEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := d.recount(ctx); err != nil && ctx.Err() == nil {
+			d.log.WarnContext(ctx, "counting the placed jobs", "error", err)
+		}
+	}
+}
+
+func (d *Dispatcher) recount(ctx context.Context) error {
+	d.mu.Lock()
 	ids := make([]string, 0, len(d.placed))
 	for id := range d.placed {
 		ids = append(ids, id)
 	}
+	// Placements after this point are not in ids; they stay in
+	// placedSince.
+	since := len(d.placedSince)
 	d.mu.Unlock()
+	var mu sync.Mutex
 	out := map[string]int{}
+	var done []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ioParallel)
 	for _, id := range ids {
-		j, err := d.jobs.Get(ctx, id)
-		switch {
-		case errors.Is(err, scheduler.ErrNotFound) || err == nil && j.Status.Terminal():
-			d.mu.Lock()
-			delete(d.placed, id)
-			d.mu.Unlock()
-		case err != nil:
-			return nil, fmt.Errorf("reading placed job %q: %w", id, err)
-		default:
-			out[j.Tenant]++
-		}
+		g.Go(func() error {
+			j, err := d.jobs.Get(gctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, scheduler.ErrNotFound) || err == nil && j.Status.Terminal():
+				done = append(done, id)
+			case err != nil:
+				return fmt.Errorf("reading placed job %q: %w", id, err)
+			default:
+				out[j.Tenant]++
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	d.mu.Lock()
-	d.inflightLast, d.inflightAt, d.placedSince = out, time.Now(), nil
+	for _, id := range done {
+		delete(d.placed, id)
+	}
+	d.inflightLast, d.inflightAt = out, time.Now()
+	d.placedSince = slices.Clone(d.placedSince[since:])
 	d.mu.Unlock()
-	return maps.Clone(out), nil
+	return nil
 }
 
 // queue opens a queue once and keeps it: opening checks its consumer group

@@ -84,6 +84,11 @@ func (s *Store) Claim(ctx context.Context, consumer string, ttl time.Duration) (
 	return s.main.Claim(ctx, consumer, ttl)
 }
 
+// TryClaim is Queue.TryClaim on the main queue.
+func (s *Store) TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	return s.main.TryClaim(ctx, consumer, ttl)
+}
+
 // Extend implements scheduler.Queue on the main queue.
 func (s *Store) Extend(ctx context.Context, lease *scheduler.Lease, ttl time.Duration) error {
 	return s.main.Extend(ctx, lease, ttl)
@@ -106,17 +111,47 @@ func (s *Store) Stats(ctx context.Context) (scheduler.QueueStats, error) { retur
 // it waits on the stream with a blocking XREAD, woken by the next XADD or by
 // the next lease deadline, whichever comes first.
 func (q *Queue) Claim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		lease, next, err := q.claimOnce(ctx, consumer, ttl)
+		if err != nil || lease != nil {
+			return lease, err
+		}
+		if err := q.waitForEntry(ctx, next.lastID, next.block); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// TryClaim is Claim without the wait: nil, nil when nothing is claimable
+// now. A consumer draining a backlog uses it to learn that the backlog is
+// drained, which a Claim bounded by a short deadline cannot tell safely:
+// the deadline may cut off the answer of a claim Redis already made, and
+// that job would sit leased to nobody until its lease ran out.
+func (q *Queue) TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	lease, _, err := q.claimOnce(ctx, consumer, ttl)
+	return lease, err
+}
+
+// claimWait is what a claim that found nothing waits for: an entry after
+// lastID, for at most block.
+type claimWait struct {
+	lastID string
+	block  time.Duration
+}
+
+// claimOnce runs the claim script once.
+func (q *Queue) claimOnce(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, claimWait, error) {
 	s := q.s
 	if consumer == "" || ttl < time.Millisecond {
-		return nil, fmt.Errorf("claiming job: need a consumer name and a ttl of at least 1ms, got %q and %s", consumer, ttl)
+		return nil, claimWait{}, fmt.Errorf("claiming job: need a consumer name and a ttl of at least 1ms, got %q and %s", consumer, ttl)
 	}
 	keys := []string{q.stream, q.entries, q.leases, q.tokens}
 	for {
 		if err := s.open(); err != nil {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, claimWait{}, err
 		}
 		token := rand.Text()
 		res, err := claimScript.Run(ctx, s.rdb, keys,
@@ -130,9 +165,9 @@ func (q *Queue) Claim(ctx context.Context, consumer string, ttl time.Duration) (
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, claimWait{}, ctx.Err()
 			}
-			return nil, s.fail("claiming job", err)
+			return nil, claimWait{}, s.fail("claiming job", err)
 		}
 		if id, _ := res[0].(string); id != "" {
 			deadline, _ := res[2].(int64)
@@ -141,7 +176,7 @@ func (q *Queue) Claim(ctx context.Context, consumer string, ttl time.Duration) (
 				Token:    token,
 				Consumer: consumer,
 				Expires:  time.UnixMilli(deadline).UTC(),
-			}, nil
+			}, claimWait{}, nil
 		}
 		lastID, _ := res[1].(string)
 		wake, _ := res[2].(int64)
@@ -150,9 +185,7 @@ func (q *Queue) Claim(ctx context.Context, consumer string, ttl time.Duration) (
 		if wake >= 0 {
 			block = min(block, max(time.Duration(wake-now)*time.Millisecond, time.Millisecond))
 		}
-		if err := q.waitForEntry(ctx, lastID, block); err != nil {
-			return nil, err
-		}
+		return nil, claimWait{lastID: lastID, block: block}, nil
 	}
 }
 
