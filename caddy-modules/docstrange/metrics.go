@@ -59,6 +59,11 @@ func (m *Metrics) JobFinished(st scheduler.Status, d time.Duration) {
 	}
 }
 
+// LeaseExpired implements worker.Observer.
+func (m *Metrics) LeaseExpired() {
+	m.set.GetOrCreateCounter("docstrange_worker_lease_expiries_total").Inc()
+}
+
 // JobAccepted counts an accepted submission.
 func (m *Metrics) JobAccepted(size int64) {
 	m.set.GetOrCreateCounter(`docstrange_jobs_accepted_total`).Inc()

@@ -77,6 +77,9 @@ func (c *Config) setDefaults() {
 // Observer receives the outcome of each attempt, for metrics.
 type Observer interface {
 	JobFinished(status scheduler.Status, d time.Duration)
+	// LeaseExpired counts a job claimed while its record still said
+	// running: the worker of the attempt before died holding it.
+	LeaseExpired()
 }
 
 // Agent runs jobs.
@@ -134,10 +137,12 @@ var errSkip = errors.New("job must not run")
 func (a *Agent) handle(ctx context.Context, lease *scheduler.Lease) {
 	// Bookkeeping after the run must survive shutdown of ctx, briefly.
 	bg := context.WithoutCancel(ctx)
+	var expired bool
 	job, err := a.jobs.Update(ctx, lease.JobID, func(j *scheduler.Job) error {
 		if j.Status.Terminal() {
 			return errSkip
 		}
+		expired = j.Status == scheduler.StatusRunning
 		now := time.Now().UTC()
 		if j.CancelRequested {
 			finish(j, scheduler.StatusCanceled, now, a.cfg.ResultTTL)
@@ -161,6 +166,9 @@ func (a *Agent) handle(ctx context.Context, lease *scheduler.Lease) {
 		j.Backend, j.Device, j.Region = a.cfg.Backend, a.cfg.Device, a.cfg.Region
 		return nil
 	})
+	if err == nil && expired && a.obs != nil {
+		a.obs.LeaseExpired()
+	}
 	if err != nil || job.Status != scheduler.StatusRunning {
 		if err != nil && !errors.Is(err, errSkip) && !errors.Is(err, scheduler.ErrNotFound) {
 			a.log.ErrorContext(ctx, "starting job", logJobID, lease.JobID, "error", err)

@@ -33,8 +33,15 @@ func (f funcPipeline) Run(ctx context.Context, job *scheduler.Job, progress func
 var errPanic = errors.New("panic")
 
 type counts struct {
-	mu sync.Mutex
-	n  map[scheduler.Status]int
+	mu      sync.Mutex
+	n       map[scheduler.Status]int
+	expired int
+}
+
+func (c *counts) LeaseExpired() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.expired++
 }
 
 func (c *counts) JobFinished(st scheduler.Status, _ time.Duration) {
@@ -199,6 +206,11 @@ func TestAgentDeadLettersAfterLostLeases(t *testing.T) {
 	}
 	if dead, err := e.jobs.DeadLetters(t.Context(), time.Time{}, 10); err != nil || !slices.Equal(dead, []string{j.ID}) {
 		t.Fatalf("DeadLetters = %v, %v", dead, err)
+	}
+	e.obs.mu.Lock()
+	defer e.obs.mu.Unlock()
+	if e.obs.expired != 1 {
+		t.Fatalf("lease expiries counted %d, want 1", e.obs.expired)
 	}
 }
 

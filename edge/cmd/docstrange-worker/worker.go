@@ -100,6 +100,11 @@ func (p *process) JobFinished(st scheduler.Status, d time.Duration) {
 	}
 }
 
+// LeaseExpired implements worker.Observer.
+func (p *process) LeaseExpired() {
+	p.set.GetOrCreateCounter("docstrange_worker_lease_expiries_total").Inc()
+}
+
 // serve runs the agent and the health and metrics listener until ctx ends;
 // the agent hands its running jobs back before serve returns.
 func (p *process) serve(ctx context.Context) error {
