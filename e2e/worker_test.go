@@ -221,3 +221,57 @@ func waitRunning(t *testing.T, s *stack, id string) {
 	}
 	t.Fatalf("job %s never ran", id)
 }
+
+// TestWorkerHandsBackPlacedJobs: a worker taking placed jobs (-queue
+// assigned) stopped with SIGINT, as a scale-down stops it, puts every job
+// placed on it back on the main queue, the running one and those not yet
+// started, so the scheduler places them again at once rather than after
+// the worker has been gone from Consul for -dead-after.
+func TestWorkerHandsBackPlacedJobs(t *testing.T) {
+	srv := redistest.Start(t)
+	blobs := t.TempDir()
+	shared := []string{"DOCSTRANGE_REDIS_ADDR=" + srv.Addr(), "DOCSTRANGE_REDIS_PREFIX=hb:", "DOCSTRANGE_BLOB_DIR=" + blobs}
+	s := startStack(t, append([]string{"DOCSTRANGE_STORE=redis", testPepper, "DOCSTRANGE_WORKERS=-1"}, shared...)...)
+	rs, err := redisstore.New(t.Context(), redisstore.Config{Addr: srv.Addr(), Prefix: "hb:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	own, err := rs.Queue(t.Context(), "hb-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a scheduler does: take each job off the main queue and place
+	// it on the worker's own.
+	var ids []string
+	for i := range 3 {
+		id := s.submitOK(fmt.Sprintf("long-%d.pdf", i), makePDF(1200+i), nil).JobID
+		l, err := rs.Claim(t.Context(), "scheduler", time.Minute)
+		if err != nil || l.JobID != id {
+			t.Fatalf("claim: %+v %v", l, err)
+		}
+		if err := own.Enqueue(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		if err := rs.Ack(t.Context(), l); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	w := startWorker(t, append(shared, "DOCSTRANGE_QUEUE=assigned", "DOCSTRANGE_WORKER_ID=hb-1", "DOCSTRANGE_SLOTS=1",
+		"DOCSTRANGE_CACHE_DIR="+filepath.Join(t.TempDir(), "wazero"))...)
+	waitRunning(t, s, ids[0])
+	w.signal(syscall.SIGINT)
+
+	if st, err := own.Stats(t.Context()); err != nil || st.Depth+st.Leased != 0 {
+		t.Fatalf("the stopped worker's queue still holds %+v (%v)", st, err)
+	}
+	if st, err := rs.Stats(t.Context()); err != nil || st.Depth != 3 {
+		t.Fatalf("main queue after the hand-back: %+v (%v); want the 3 jobs", st, err)
+	}
+	for _, id := range ids {
+		if j := jobRecord(s, id); j.Status != "queued" {
+			t.Fatalf("job %s after the hand-back: %+v", id, j)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type process struct {
 	pdf   *extract.PDFEngine
 	host  *host.Host
 	agent *worker.Agent
+	// own is this worker's queue of placed jobs (-queue assigned), nil
+	// when it claims from the shared queue.
+	own *redisstore.Queue
 	set   *metrics.Set
 	hset  *metrics.Set
 }
@@ -72,10 +75,11 @@ func open(ctx context.Context, cfg *config, log *slog.Logger) (*process, error) 
 	}
 	var queue scheduler.Queue = p.jobs
 	if cfg.Queue == queueAssigned {
-		if queue, err = p.jobs.Queue(ctx, cfg.ID); err != nil {
+		if p.own, err = p.jobs.Queue(ctx, cfg.ID); err != nil {
 			p.close(ctx)
 			return nil, fmt.Errorf("opening this worker's queue: %w", err)
 		}
+		queue = p.own
 	}
 	pipe := worker.NewDocumentPipeline(blobs, p.pdf, worker.PipelineConfig{OCR: ocr, DPI: cfg.RenderDPI})
 	p.agent = worker.New(worker.Config{
@@ -127,6 +131,7 @@ func (p *process) serve(ctx context.Context) error {
 	p.agent.Run(ctx)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	p.handBack(sctx)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -157,6 +162,42 @@ func (p *process) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(out)
+}
+
+// handBack moves the jobs placed on this worker and not started (and
+// those the agent just handed back) to the main queue, so a scheduler
+// places them again at once instead of after -dead-after: a worker stopped
+// by a scale-down leaves nothing waiting on it.
+func (p *process) handBack(ctx context.Context) {
+	if p.own == nil {
+		return
+	}
+	main, err := p.jobs.Queue(ctx, "")
+	if err != nil {
+		p.log.Warn("handing placed jobs back", "error", err)
+		return
+	}
+	n := 0
+	for ctx.Err() == nil {
+		l, err := p.own.TryClaim(ctx, p.cfg.ID+"-handback", time.Minute)
+		if err != nil {
+			p.log.Warn("handing placed jobs back", "error", err, "handed_back", n)
+			return
+		}
+		if l == nil {
+			break
+		}
+		if err := main.Enqueue(ctx, l.JobID); err != nil {
+			p.own.Requeue(ctx, l)
+			p.log.Warn("handing a placed job back", "job_id", l.JobID, "error", err)
+			return
+		}
+		p.own.Ack(ctx, l)
+		n++
+	}
+	if n > 0 {
+		p.log.Info("placed jobs handed back to the scheduler", "jobs", n)
+	}
 }
 
 // close releases everything open opened, giving the backends up to 30s to
