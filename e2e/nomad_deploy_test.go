@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -165,30 +164,28 @@ func (d *deployment) alloc(id string) *nomadapi.Allocation {
 }
 
 // finishedLogLines counts, per job id, the "job finished" lines with status
-// succeeded in every allocation's worker logs, restarts included.
+// succeeded in every worker task's log files, read from the allocation
+// folders of both Nomad clients (every run of a restarted task, and
+// allocations a scale-down stopped, included).
 func (d *deployment) finishedLogLines() map[string]int {
 	d.t.Helper()
-	allocs, _, err := d.nomad.Jobs().Allocations("docstrange-worker", true, nil)
-	if err != nil {
-		d.t.Fatal(err)
+	files, err := filepath.Glob(filepath.Join(d.c.dir, "nomad*", "alloc", "*", "alloc", "logs", "worker.stderr.*"))
+	if err != nil || len(files) == 0 {
+		d.t.Fatalf("no worker log files under %s: %v", d.c.dir, err)
 	}
 	out := map[string]int{}
-	for _, a := range allocs {
-		logs, _ := d.c.nomadCmd("alloc", "logs", "-stderr", a.ID, "worker")
-		sc := bufio.NewScanner(strings.NewReader(logs))
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
 			var l struct {
-				Msg, Status, JobID string
+				Msg    string `json:"msg"`
+				Status string `json:"status"`
+				JobID  string `json:"job_id"`
 			}
-			var raw map[string]any
-			if json.Unmarshal(sc.Bytes(), &raw) != nil {
-				continue
-			}
-			l.Msg, _ = raw["msg"].(string)
-			l.Status, _ = raw["status"].(string)
-			l.JobID, _ = raw["job_id"].(string)
-			if l.Msg == "job finished" && l.Status == "succeeded" {
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "job finished" && l.Status == "succeeded" {
 				out[l.JobID]++
 			}
 		}
@@ -394,10 +391,36 @@ func TestNomadDeploy(t *testing.T) {
 		if j := jobRecord(e0, victimJob); j.Attempts < 2 {
 			t.Errorf("the job running on the killed worker has attempts %d; its lease expiry should have made it run again", j.Attempts)
 		}
-		counts := d.finishedLogLines()
+		// Nomad's log collector writes a task's output to its files a
+		// moment later: wait until every job's line is there (or 20s).
+		var counts map[string]int
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+			counts = d.finishedLogLines()
+			all := true
+			for _, id := range ids {
+				all = all && counts[id] > 0
+			}
+			if all || time.Now().After(deadline) {
+				break
+			}
+		}
 		for _, id := range ids {
 			if counts[id] != 1 {
-				t.Errorf("job %s finished %d times in the workers' logs, want once", id, counts[id])
+				r := d.record(id)
+				files, _ := filepath.Glob(filepath.Join(d.c.dir, "nomad*", "alloc", r.Worker, "alloc", "logs", "worker.std*.*"))
+				var mentions []string
+				for _, f := range files {
+					b, _ := os.ReadFile(f)
+					lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+					for _, line := range lines {
+						if strings.Contains(line, id) {
+							mentions = append(mentions, filepath.Base(f)+": "+line)
+						}
+					}
+					mentions = append(mentions, filepath.Base(f)+" ends with: "+strings.Join(lines[max(0, len(lines)-3):], "\n"))
+				}
+				t.Errorf("job %s finished %d times in the workers' logs, want once; record: worker %s attempts %d status %s; lines naming it:\n%s",
+					id, counts[id], r.Worker, r.Attempts, r.Status, strings.Join(mentions, "\n"))
 			}
 		}
 		if ev := d.scaleEvents("docstrange-worker", "cpu"); len(ev) == 0 {
@@ -414,20 +437,26 @@ func TestNomadDeploy(t *testing.T) {
 	})
 
 	t.Run("the standby takes over from a killed leader", func(t *testing.T) {
+		// Every registered replica, read directly: a check that failed for
+		// a moment on this busy machine must not hide one.
 		var leader, standby *consul.ServiceEntry
-		for _, e := range d.passing("docstrange-scheduler") {
-			if h := health(t, e); h["leader"] == true {
-				leader = e
-			} else {
-				standby = e
+		waitUntil(t, 30*time.Second, "a leading and a standing-by scheduler", func() bool {
+			leader, standby = nil, nil
+			es, _, err := d.consul.Health().Service("docstrange-scheduler", "", false, nil)
+			if err != nil {
+				return false
 			}
-		}
-		if leader == nil || standby == nil {
-			for _, e := range d.passing("docstrange-scheduler") {
-				t.Logf("scheduler %s:%d: %v", e.Service.Address, e.Service.Port, health(t, e))
+			for _, e := range es {
+				switch h := health(t, e); {
+				case h == nil:
+				case h["leader"] == true:
+					leader = e
+				default:
+					standby = e
+				}
 			}
-			t.Fatal("no leader and standby among the schedulers")
-		}
+			return leader != nil && standby != nil
+		})
 		pid, _ := health(t, leader)["pid"].(float64)
 		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -445,10 +474,17 @@ func TestNomadDeploy(t *testing.T) {
 
 	t.Run("cancel stops the running job on its worker within 2s", func(t *testing.T) {
 		id := e0.submitOK("long.pdf", makePDF(1900), nil).JobID
-		waitUntil(t, time.Minute, "the long job running", func() bool {
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
 			j := jobRecord(e0, id)
-			return j.Status == "running" && j.Progress.PagesDone > 0
-		})
+			if j.Status == "running" && j.Progress.PagesDone > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the long job is not running after 2 min: %+v; record %+v", j, d.record(id))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		asked := time.Now()
 		if r := e1.delete("/api/v1/jobs/" + id); r.status != http.StatusAccepted && r.status != http.StatusOK {
 			t.Fatalf("cancel: %d %s", r.status, r.body)

@@ -119,6 +119,10 @@ job "docstrange-worker" {
       port "http" {}
     }
 
+    # Leave Consul first, so the scheduler stops placing here, then stop:
+    # the worker hands what it holds back to the main queue on SIGINT.
+    shutdown_delay = "2s"
+
     # The scheduler moves this count with the queue, within these bounds.
     scaling {
       enabled = true
@@ -186,6 +190,10 @@ job "docstrange-worker" {
     network {
       port "http" {}
     }
+
+    # Leave Consul first, so the scheduler stops placing here, then stop:
+    # the worker hands what it holds back to the main queue on SIGINT.
+    shutdown_delay = "2s"
 
     scaling {
       enabled = true
