@@ -32,9 +32,9 @@ type process struct {
 	agent *worker.Agent
 	// own is this worker's queue of placed jobs (-queue assigned), nil
 	// when it claims from the shared queue.
-	own *redisstore.Queue
-	set   *metrics.Set
-	hset  *metrics.Set
+	own  *redisstore.Queue
+	set  *metrics.Set
+	hset *metrics.Set
 }
 
 // open connects to Redis, opens the blob folder, starts the PDF engine and
