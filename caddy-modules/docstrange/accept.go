@@ -168,6 +168,11 @@ func (a *App) CheckJob(ctx context.Context, id *auth.Identity, job *scheduler.Jo
 		a.metrics.Denied(id.Tier, d.Reason)
 		return DenialError(d)
 	}
+	if opts.Device == scheduler.DeviceGPU && a.Store != StoreRedis {
+		// A GPU job never runs on CPU by surprise (DESIGN §5), and the
+		// embedded single node has no GPU worker to wait for.
+		return Invalid("device", "this single-node deployment has no GPU worker; use device=auto or device=cpu")
+	}
 	return nil
 }
 

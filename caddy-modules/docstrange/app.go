@@ -107,7 +107,10 @@ type App struct {
 	metrics   *Metrics
 	shared    []caddy.Destructor
 	agent     *worker.Agent
-	webhooks  *webhook.Sender
+	// local is the embedded worker's queue of placed jobs when the
+	// dispatch loop runs in process (embeddedScheduling); nil otherwise.
+	local    scheduler.Queue
+	webhooks *webhook.Sender
 	// webhookPost checks webhook URLs at submission; the sender posts
 	// through it.
 	webhookPost *urlfetch.Fetcher
@@ -178,7 +181,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 			return err
 		}
 	}
-	a.metrics = newMetrics(ctx, a.jobs)
+	if a.local, err = a.openLocal(ctx); err != nil {
+		return err
+	}
+	var stats queueStats = a.jobs
+	if a.local != nil {
+		stats = waitingStats{main: a.jobs, local: a.local}
+	}
+	a.metrics = newMetrics(ctx, stats)
 	if err := a.provisionWebhooks(); err != nil {
 		return err
 	}
@@ -199,8 +209,16 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(a.ctx)
 	a.cancel = cancel
 	if a.Workers > 0 {
+		var jobs scheduler.Backend = a.jobs
+		if a.local != nil {
+			if err := a.startDispatch(ctx); err != nil {
+				cancel()
+				return err
+			}
+			jobs = records{a.jobs, a.local}
+		}
 		a.agent = worker.New(worker.Config{
-			Name:        "embedded",
+			Name:        LocalWorker,
 			Slots:       a.Workers,
 			LeaseTTL:    time.Duration(a.LeaseTTL),
 			MaxAttempts: a.MaxAttempts,
@@ -208,7 +226,7 @@ func (a *App) Start() error {
 			Backend:     extract.BackendName,
 			Device:      scheduler.DeviceCPU,
 			Region:      a.Region,
-		}, a.jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf, worker.PipelineConfig{OCR: a.ocr(), DPI: a.RenderDPI, Limits: a.ImageLimits()}), a.log.With("component", "worker"), a.metrics)
+		}, jobs, a.blobs, worker.NewDocumentPipeline(a.blobs, a.pdf, worker.PipelineConfig{OCR: a.ocr(), DPI: a.RenderDPI, Limits: a.ImageLimits()}), a.log.With("component", "worker"), a.metrics)
 		a.wg.Go(func() { a.agent.Run(ctx) })
 	}
 	a.wg.Go(func() { a.webhooks.Run(ctx) })

@@ -17,8 +17,13 @@ type Metrics struct {
 	// extra is a set owned by a longer-lived component (the backend
 	// host), written with this one.
 	extra      *metrics.Set
-	jobs       scheduler.Queue
+	jobs       queueStats
 	uploadSize *metrics.Counter
+}
+
+// queueStats reads the backlog behind the queue gauges.
+type queueStats interface {
+	Stats(ctx context.Context) (scheduler.QueueStats, error)
 }
 
 // statsTimeout bounds the queue read behind the gauges, so a dead Redis
@@ -26,7 +31,7 @@ type Metrics struct {
 const statsTimeout = 2 * time.Second
 
 // newMetrics builds the set; ctx bounds the queue reads behind the gauges.
-func newMetrics(ctx context.Context, jobs scheduler.Queue) *Metrics {
+func newMetrics(ctx context.Context, jobs queueStats) *Metrics {
 	m := &Metrics{set: metrics.NewSet(), jobs: jobs}
 	m.uploadSize = m.set.NewCounter("docstrange_upload_bytes_total")
 	stat := func(pick func(scheduler.QueueStats) float64) func() float64 {

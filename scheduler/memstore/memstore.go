@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,8 @@ import (
 var (
 	bucketJobs  = []byte("jobs")
 	bucketQueue = []byte("queue")
+	// bucketNamed holds the named queues' members: name \x00 id → time.
+	bucketNamed = []byte("named_queues")
 )
 
 // Config configures the embedded store.
@@ -48,6 +51,7 @@ type Store struct {
 	dead     map[string]time.Time // id → DeadLetteredAt, for dead-lettered jobs
 	batches  map[string]*scheduler.Batch
 	q        queue
+	named    map[string]*queue // Store.Queue's, by name; never persisted
 	subs     map[string]map[chan *scheduler.Job]struct{}
 	// wake is closed and replaced whenever a job becomes claimable.
 	wake chan struct{}
@@ -66,6 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		dead:     map[string]time.Time{},
 		batches:  map[string]*scheduler.Batch{},
 		q:        newQueue(),
+		named:    map[string]*queue{},
 		subs:     map[string]map[chan *scheduler.Job]struct{}{},
 		wake:     make(chan struct{}),
 	}
@@ -87,6 +92,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		at time.Time
 	}
 	var members []member
+	type namedMember struct {
+		name string
+		member
+	}
+	var named []namedMember
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketJobs)
 		if err != nil {
@@ -112,6 +122,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		nb, err := tx.CreateBucketIfNotExists(bucketNamed)
+		if err != nil {
+			return err
+		}
+		if err := nb.ForEach(func(k, v []byte) error {
+			name, id, ok := strings.Cut(string(k), "\x00")
+			if _, found := s.jobs[id]; ok && found && len(v) == 8 {
+				named = append(named, namedMember{name, member{id, time.Unix(0, int64(binary.BigEndian.Uint64(v)))}})
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
 		if err := q.ForEach(func(k, v []byte) error {
@@ -141,6 +164,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	})
 	for _, m := range members {
 		s.q.push(m.id, m.at)
+	}
+	slices.SortFunc(named, func(a, b namedMember) int { return a.at.Compare(b.at) })
+	for _, m := range named {
+		q, ok := s.named[m.name]
+		if !ok {
+			nq := newQueue()
+			q = &nq
+			s.named[m.name] = q
+		}
+		q.push(m.id, m.at)
 	}
 	return s, nil
 }
@@ -211,7 +244,31 @@ func (s *Store) persist(id string) error {
 			v, err = json.Marshal(j)
 		}
 		at, queued := s.q.member(id)
+		type membership struct {
+			key []byte
+			at  time.Time
+			in  bool
+		}
+		var named []membership
+		for name, q := range s.named {
+			nat, in := q.member(id)
+			named = append(named, membership{[]byte(name + "\x00" + id), nat, in})
+		}
 		s.mu.Unlock()
+		nb := tx.Bucket(bucketNamed)
+		for _, m := range named {
+			if !ok || !m.in {
+				if err := nb.Delete(m.key); err != nil {
+					return err
+				}
+				continue
+			}
+			var buf [8]byte
+			binary.BigEndian.PutUint64(buf[:], uint64(m.at.UnixNano()))
+			if err := nb.Put(m.key, buf[:]); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -492,6 +549,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if ok {
 		s.unindex(j)
 		s.q.remove(id)
+		for _, q := range s.named {
+			q.remove(id)
+		}
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -96,24 +96,120 @@ func (s *Store) broadcastLocked() {
 	s.wake = make(chan struct{})
 }
 
-// Claim implements scheduler.Queue.
+// Queue is one queue of the store: the main queue, which Create fills, or a
+// named one (Store.Queue), such as the embedded worker's own queue of
+// placed jobs. Both persist their members, and a lease, like the main
+// queue's, is memory only: after a restart its job is claimable again.
+type Queue struct {
+	s    *Store
+	name string
+	q    *queue
+}
+
+var _ scheduler.Queue = (*Queue)(nil)
+
+func (s *Store) main() *Queue { return &Queue{s: s, q: &s.q} }
+
+// Queue returns the named queue, creating it when missing; "" is the main
+// queue.
+func (s *Store) Queue(ctx context.Context, name string) (*Queue, error) {
+	if name == "" {
+		return s.main(), nil
+	}
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	q, ok := s.named[name]
+	if !ok {
+		nq := newQueue()
+		q = &nq
+		s.named[name] = q
+	}
+	return &Queue{s: s, name: name, q: q}, nil
+}
+
+// Name is the queue's name, "" for the main queue.
+func (q *Queue) Name() string { return q.name }
+
+// Enqueue puts a stored job on the queue. A job already in it, waiting or
+// leased, is replaced: handed out once more, and a lease on it is lost.
+func (q *Queue) Enqueue(ctx context.Context, id string) error {
+	if err := q.s.lock(); err != nil {
+		return err
+	}
+	if _, ok := q.s.jobs[id]; !ok {
+		q.s.mu.Unlock()
+		return scheduler.ErrNotFound
+	}
+	q.q.remove(id)
+	q.q.push(id, time.Now())
+	q.s.broadcastLocked()
+	q.s.mu.Unlock()
+	return q.persist(id)
+}
+
+// persist writes id's record and queue memberships.
+func (q *Queue) persist(id string) error { return q.s.persist(id) }
+
+// Claim implements scheduler.Queue on the main queue.
 func (s *Store) Claim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	return s.main().Claim(ctx, consumer, ttl)
+}
+
+// TryClaim is Queue.TryClaim on the main queue.
+func (s *Store) TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	return s.main().TryClaim(ctx, consumer, ttl)
+}
+
+// Extend implements scheduler.Queue on the main queue.
+func (s *Store) Extend(ctx context.Context, l *scheduler.Lease, ttl time.Duration) error {
+	return s.main().Extend(ctx, l, ttl)
+}
+
+// Ack implements scheduler.Queue on the main queue.
+func (s *Store) Ack(ctx context.Context, l *scheduler.Lease) error { return s.main().Ack(ctx, l) }
+
+// Requeue implements scheduler.Queue on the main queue.
+func (s *Store) Requeue(ctx context.Context, l *scheduler.Lease) error {
+	return s.main().Requeue(ctx, l)
+}
+
+// Stats implements scheduler.Queue on the main queue.
+func (s *Store) Stats(ctx context.Context) (scheduler.QueueStats, error) {
+	return s.main().Stats(ctx)
+}
+
+// claimLocked hands out the next job, or "" and the earliest future lease
+// expiry. An entry whose job was deleted meanwhile is dropped.
+func (q *Queue) claimLocked(consumer string, ttl time.Duration) (*scheduler.Lease, time.Time) {
 	for {
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			return nil, scheduler.ErrClosed
-		}
 		now := time.Now()
-		id, enq, soonest := s.q.next(now)
-		if id != "" {
-			l := &lease{token: xid.New().String(), consumer: consumer, expires: now.Add(ttl), enqueued: enq}
-			s.q.leases[id] = l
-			s.mu.Unlock()
-			return &scheduler.Lease{JobID: id, Token: l.token, Consumer: consumer, Expires: l.expires}, nil
+		id, enq, soonest := q.q.next(now)
+		if id == "" {
+			return nil, soonest
 		}
-		wake := s.wake
-		s.mu.Unlock()
+		if _, ok := q.s.jobs[id]; !ok {
+			continue
+		}
+		l := &lease{token: xid.New().String(), consumer: consumer, expires: now.Add(ttl), enqueued: enq}
+		q.q.leases[id] = l
+		return &scheduler.Lease{JobID: id, Token: l.token, Consumer: consumer, Expires: l.expires}, time.Time{}
+	}
+}
+
+// Claim implements scheduler.Queue.
+func (q *Queue) Claim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	for {
+		if err := q.s.lock(); err != nil {
+			return nil, err
+		}
+		l, soonest := q.claimLocked(consumer, ttl)
+		wake := q.s.wake
+		q.s.mu.Unlock()
+		if l != nil {
+			return l, nil
+		}
 		var timer <-chan time.Time
 		if !soonest.IsZero() {
 			t := time.NewTimer(time.Until(soonest))
@@ -129,9 +225,20 @@ func (s *Store) Claim(ctx context.Context, consumer string, ttl time.Duration) (
 	}
 }
 
-// holds reports whether l is still the live lease of its job.
-func (s *Store) holdsLocked(l *scheduler.Lease) (*lease, bool) {
-	cur, ok := s.q.leases[l.JobID]
+// TryClaim is Claim without the wait: nil, nil when nothing is claimable
+// now.
+func (q *Queue) TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error) {
+	if err := q.s.lock(); err != nil {
+		return nil, err
+	}
+	defer q.s.mu.Unlock()
+	l, _ := q.claimLocked(consumer, ttl)
+	return l, nil
+}
+
+// holdsLocked reports whether l is still the live lease of its job.
+func (q *Queue) holdsLocked(l *scheduler.Lease) (*lease, bool) {
+	cur, ok := q.q.leases[l.JobID]
 	if !ok || cur.token != l.Token || !cur.expires.After(time.Now()) {
 		return nil, false
 	}
@@ -139,12 +246,12 @@ func (s *Store) holdsLocked(l *scheduler.Lease) (*lease, bool) {
 }
 
 // Extend implements scheduler.Queue.
-func (s *Store) Extend(ctx context.Context, l *scheduler.Lease, ttl time.Duration) error {
-	if err := s.lock(); err != nil {
+func (q *Queue) Extend(ctx context.Context, l *scheduler.Lease, ttl time.Duration) error {
+	if err := q.s.lock(); err != nil {
 		return err
 	}
-	defer s.mu.Unlock()
-	cur, ok := s.holdsLocked(l)
+	defer q.s.mu.Unlock()
+	cur, ok := q.holdsLocked(l)
 	if !ok {
 		return scheduler.ErrLeaseLost
 	}
@@ -154,50 +261,50 @@ func (s *Store) Extend(ctx context.Context, l *scheduler.Lease, ttl time.Duratio
 }
 
 // Ack implements scheduler.Queue.
-func (s *Store) Ack(ctx context.Context, l *scheduler.Lease) error {
-	if err := s.lock(); err != nil {
+func (q *Queue) Ack(ctx context.Context, l *scheduler.Lease) error {
+	if err := q.s.lock(); err != nil {
 		return err
 	}
-	if _, ok := s.holdsLocked(l); !ok {
-		s.mu.Unlock()
+	if _, ok := q.holdsLocked(l); !ok {
+		q.s.mu.Unlock()
 		return scheduler.ErrLeaseLost
 	}
-	delete(s.q.leases, l.JobID)
-	s.mu.Unlock()
-	return s.persist(l.JobID)
+	delete(q.q.leases, l.JobID)
+	q.s.mu.Unlock()
+	return q.persist(l.JobID)
 }
 
 // Requeue implements scheduler.Queue.
-func (s *Store) Requeue(ctx context.Context, l *scheduler.Lease) error {
-	if err := s.lock(); err != nil {
+func (q *Queue) Requeue(ctx context.Context, l *scheduler.Lease) error {
+	if err := q.s.lock(); err != nil {
 		return err
 	}
-	if _, ok := s.holdsLocked(l); !ok {
-		s.mu.Unlock()
+	if _, ok := q.holdsLocked(l); !ok {
+		q.s.mu.Unlock()
 		return scheduler.ErrLeaseLost
 	}
-	delete(s.q.leases, l.JobID)
-	s.q.push(l.JobID, time.Now())
-	s.broadcastLocked()
-	s.mu.Unlock()
-	return s.persist(l.JobID)
+	delete(q.q.leases, l.JobID)
+	q.q.push(l.JobID, time.Now())
+	q.s.broadcastLocked()
+	q.s.mu.Unlock()
+	return q.persist(l.JobID)
 }
 
 // Stats implements scheduler.Queue.
-func (s *Store) Stats(ctx context.Context) (scheduler.QueueStats, error) {
-	if err := s.lock(); err != nil {
+func (q *Queue) Stats(ctx context.Context) (scheduler.QueueStats, error) {
+	if err := q.s.lock(); err != nil {
 		return scheduler.QueueStats{}, err
 	}
-	defer s.mu.Unlock()
+	defer q.s.mu.Unlock()
 	now := time.Now()
-	st := scheduler.QueueStats{Depth: int64(len(s.q.ready))}
+	st := scheduler.QueueStats{Depth: int64(len(q.q.ready))}
 	oldest := time.Time{}
-	for _, id := range s.q.ready {
-		if at := s.q.enqueued[id]; oldest.IsZero() || at.Before(oldest) {
+	for _, id := range q.q.ready {
+		if at := q.q.enqueued[id]; oldest.IsZero() || at.Before(oldest) {
 			oldest = at
 		}
 	}
-	for _, l := range s.q.leases {
+	for _, l := range q.q.leases {
 		if l.expires.After(now) {
 			st.Leased++
 		} else {
