@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// clusterPorts is how many consecutive ports scripts/cluster.sh uses.
+const clusterPorts = 15
+
 // cluster is a dev Consul and Nomad (scripts/cluster.sh) for one test.
 type cluster struct {
 	t     *testing.T
@@ -58,7 +61,7 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	c := &cluster{t: t, dir: dir, base: freePortRun(t, 12)}
+	c := &cluster{t: t, dir: dir, base: freePortRun(t, clusterPorts)}
 	c.env = append(os.Environ(), "DOCSTRANGE_CLUSTER_DIR="+c.dir, "CLUSTER_PORT_BASE="+strconv.Itoa(c.base))
 	out, err := c.script("up")
 	t.Cleanup(func() {
@@ -159,7 +162,7 @@ func TestClusterDownFreesPorts(t *testing.T) {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for p := c.base; p < c.base+12; p++ {
+	for p := c.base; p < c.base+clusterPorts; p++ {
 		for {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 			if err == nil {

@@ -113,9 +113,10 @@ func waitUntil(t *testing.T, within time.Duration, what string, cond func() bool
 // health reads a worker's or scheduler's /health.
 func health(t *testing.T, e *consul.ServiceEntry) map[string]any {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s:%d/health", e.Service.Address, e.Service.Port))
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://%s:%d/health", e.Service.Address, e.Service.Port))
 	if err != nil {
-		return nil
+		return map[string]any{"error": err.Error()}
 	}
 	defer resp.Body.Close()
 	var out map[string]any
@@ -440,23 +441,29 @@ func TestNomadDeploy(t *testing.T) {
 		// Every registered replica, read directly: a check that failed for
 		// a moment on this busy machine must not hide one.
 		var leader, standby *consul.ServiceEntry
-		waitUntil(t, 30*time.Second, "a leading and a standing-by scheduler", func() bool {
-			leader, standby = nil, nil
+		var seen []string
+		for deadline := time.Now().Add(30 * time.Second); leader == nil || standby == nil; time.Sleep(250 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no leading and standing-by scheduler after 30s; last seen:\n%s", strings.Join(seen, "\n"))
+			}
+			leader, standby, seen = nil, nil, nil
 			es, _, err := d.consul.Health().Service("docstrange-scheduler", "", false, nil)
 			if err != nil {
-				return false
+				seen = append(seen, err.Error())
+				continue
 			}
 			for _, e := range es {
-				switch h := health(t, e); {
-				case h == nil:
+				h := health(t, e)
+				seen = append(seen, fmt.Sprintf("%s %s:%d checks %s: %v", e.Service.ID, e.Service.Address, e.Service.Port, e.Checks.AggregatedStatus(), h))
+				switch {
+				case h["error"] != nil:
 				case h["leader"] == true:
 					leader = e
 				default:
 					standby = e
 				}
 			}
-			return leader != nil && standby != nil
-		})
+		}
 		pid, _ := health(t, leader)["pid"].(float64)
 		if err := syscall.Kill(int(pid), syscall.SIGKILL); err != nil {
 			t.Fatal(err)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A local dev cluster: one Consul dev agent, one Nomad dev agent (server and
 # client, node class "cpu") and a second Nomad client (node class "gpu")
-# whose stand-in GPU is Nomad's example device plugin (nomad/file/mock),
-# all on loopback ports, with state under one folder. Agents are stopped by
+# with its own Consul client agent, as every Nomad client has in
+# production, whose stand-in GPU is Nomad's example device plugin
+# (nomad/file/mock), all on loopback ports, with state under one folder. Agents are stopped by
 # the PIDs this script recorded, never by name.
 #
 #   scripts/cluster.sh up       start the agents and wait for their leaders
@@ -12,7 +13,7 @@
 #
 # Environment (all optional):
 #   DOCSTRANGE_CLUSTER_DIR  state, configs, logs and PID files (.data/cluster)
-#   CLUSTER_PORT_BASE       first of the 12 consecutive ports used (18300)
+#   CLUSTER_PORT_BASE       first of the 15 consecutive ports used (18300)
 #   NOMAD_BIN, CONSUL_BIN, NOMAD_DEVICE_PLUGIN  binaries (built by scripts/hashistack.sh)
 set -euo pipefail
 
@@ -26,6 +27,10 @@ consul_server=$base consul_serf_lan=$((base + 1)) consul_serf_wan=$((base + 2))
 consul_http=$((base + 3)) consul_dns=$((base + 4)) consul_grpc=$((base + 5))
 nomad_http=$((base + 6)) nomad_rpc=$((base + 7)) nomad_serf=$((base + 8))
 gpu_http=$((base + 9)) gpu_rpc=$((base + 10)) gpu_serf=$((base + 11))
+# gpu-1's own Consul client agent: Nomad's service sync removes from its
+# agent every Nomad service it did not register itself, so two Nomad
+# clients sharing one agent keep deregistering each other's services.
+gpu_consul_http=$((base + 12)) gpu_consul_serf=$((base + 13)) gpu_consul_server=$((base + 14))
 
 bins() {
 	if [ -z "${NOMAD_BIN:-}" ] || [ -z "${CONSUL_BIN:-}" ] || [ -z "${NOMAD_DEVICE_PLUGIN:-}" ]; then
@@ -62,12 +67,16 @@ wait_for() { # what, seconds, command...
 
 leader() { [ -n "$(curl -fsS "$1" | tr -d '"')" ]; }
 
+consul_joined() {
+	curl -fsS "http://127.0.0.1:$gpu_consul_http/v1/catalog/nodes" | grep -q '"Node":"gpu-1"'
+}
+
 nodes_ready() {
 	[ "$(curl -fsS "http://127.0.0.1:$nomad_http/v1/nodes" | grep -o '"Status":"ready"' | wc -l)" -ge 2 ]
 }
 
 write_configs() {
-	mkdir -p "$dir/consul" "$dir/nomad" "$dir/nomad-gpu" "$dir/plugins" "$dir/devices" "$dir/tmp"
+	mkdir -p "$dir/consul" "$dir/consul-gpu" "$dir/nomad" "$dir/nomad-gpu" "$dir/plugins" "$dir/devices" "$dir/tmp"
 	cat >"$dir/consul.hcl" <<-HCL
 	data_dir  = "$dir/consul"
 	log_level = "WARN"
@@ -79,6 +88,24 @@ write_configs() {
 	  http     = $consul_http
 	  dns      = $consul_dns
 	  grpc     = $consul_grpc
+	  grpc_tls = -1
+	}
+	HCL
+	cat >"$dir/consul-gpu.hcl" <<-HCL
+	data_dir   = "$dir/consul-gpu"
+	node_name  = "gpu-1"
+	log_level  = "WARN"
+	bind_addr  = "127.0.0.1"
+	client_addr = "127.0.0.1"
+	retry_join = ["127.0.0.1:$consul_serf_lan"]
+	disable_update_check = true
+	ports {
+	  server   = $gpu_consul_server
+	  serf_lan = $gpu_consul_serf
+	  serf_wan = -1
+	  http     = $gpu_consul_http
+	  dns      = -1
+	  grpc     = -1
 	  grpc_tls = -1
 	}
 	HCL
@@ -130,7 +157,7 @@ write_configs() {
 	  serf = $gpu_serf
 	}
 	consul {
-	  address = "127.0.0.1:$consul_http"
+	  address = "127.0.0.1:$gpu_consul_http"
 	}
 	client {
 	  enabled    = true
@@ -157,7 +184,7 @@ write_configs() {
 
 up() {
 	bins
-	if running "$dir/consul.pid" || running "$dir/nomad.pid"; then
+	if running "$dir/consul.pid" || running "$dir/consul-gpu.pid" || running "$dir/nomad.pid"; then
 		echo "cluster.sh: already running in $dir (scripts/cluster.sh down first)" >&2
 		exit 1
 	fi
@@ -168,6 +195,9 @@ up() {
 	TMPDIR=$dir/tmp "$NOMAD_BIN" agent -dev -bind 127.0.0.1 -network-interface lo -config "$dir/nomad.hcl" >"$dir/nomad.log" 2>&1 &
 	echo $! >"$dir/nomad.pid"
 	wait_for "Nomad leader" 60 leader "http://127.0.0.1:$nomad_http/v1/status/leader"
+	"$CONSUL_BIN" agent -config-file "$dir/consul-gpu.hcl" >"$dir/consul-gpu.log" 2>&1 &
+	echo $! >"$dir/consul-gpu.pid"
+	wait_for "gpu-1's Consul agent" 60 consul_joined
 	TMPDIR=$dir/tmp "$NOMAD_BIN" agent -network-interface lo -config "$dir/nomad-gpu.hcl" >"$dir/nomad-gpu.log" 2>&1 &
 	echo $! >"$dir/nomad-gpu.pid"
 	wait_for "both Nomad nodes" 60 nodes_ready
@@ -200,6 +230,7 @@ down() {
 	fi
 	stop_pid "$dir/nomad-gpu.pid"
 	stop_pid "$dir/nomad.pid"
+	stop_pid "$dir/consul-gpu.pid"
 	stop_pid "$dir/consul.pid"
 }
 
