@@ -241,7 +241,8 @@ func pct(d []time.Duration, p float64) float64 {
 
 // BenchmarkSchedulingOverhead: jobs submitted at a steady 100/s, from
 // submission to the start on a worker, at p50 and p99, in the same run:
-// embedded single-node mode (memory store, one agent on the main queue),
+// embedded single-node mode (memory store, the dispatch loop in process
+// with one static local worker, as make run runs it),
 // 8 workers claiming straight from the shared Redis queue, and the
 // scheduled path (Redis, the dispatcher placing on 8 workers' own queues,
 // an agent per worker).
@@ -250,12 +251,28 @@ func BenchmarkSchedulingOverhead(b *testing.B) {
 	srv := redistest.Start(b)
 	var embedded, shared, cluster []time.Duration
 	for b.Loop() {
+		// The single node as make run runs it: the dispatch loop in
+		// process, one static local worker.
 		mem, err := memstore.Open(b.Context(), memstore.Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		startAgent(b, "embedded", benchWorkers*2, mem)
+		local, err := mem.Queue(b.Context(), "local")
+		if err != nil {
+			b.Fatal(err)
+		}
+		startAgent(b, "local", benchWorkers*2, records{mem, local})
+		md, err := dispatch.New(dispatch.Config{Region: "local"}, mem, dispatch.MemoryQueues{Store: mem},
+			dispatch.Static{{ID: "local", Device: scheduler.DeviceCPU, Slots: benchWorkers * 2, Region: "local"}}, slog.New(slog.DiscardHandler), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mctx, mcancel := context.WithCancel(b.Context())
+		mdone := make(chan struct{})
+		go func() { md.Run(mctx); close(mdone) }()
 		embedded = append(embedded, overhead(b, mem, jobs, every)...)
+		mcancel()
+		<-mdone
 		mem.Close()
 
 		direct := benchStore(b, srv)
