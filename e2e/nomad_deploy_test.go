@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -199,9 +200,25 @@ func (d *deployment) finishedLogLines() map[string]int {
 // group starts at 0 and grows when a GPU job waits.
 func deploy(t *testing.T) *deployment {
 	t.Helper()
+	// Runs last, after the cluster is down: no task may outlive it.
+	var bin string
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, _ := exec.Command("pgrep", "-f", bin+"/docstrange-").Output()
+			if len(strings.TrimSpace(string(out))) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("processes of the deployment outlived the cluster: %s", out)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
 	c := startCluster(t)
 	srv := redistest.Start(t)
-	bin := deployBinDir(t)
+	bin = deployBinDir(t)
 	blobs := t.TempDir()
 	models := os.Getenv("DOCSTRANGE_MODELS_DIR")
 	if models == "" {

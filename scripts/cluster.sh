@@ -220,18 +220,55 @@ stop_pid() {
 	rm -f "$f"
 }
 
+# descendants prints pid and every process below it.
+descendants() {
+	echo "$1"
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		descendants "$c"
+	done
+}
+
+# cluster_pids prints every process of this cluster: the agents and what
+# they started (log collectors, task executors, the tasks), found while the
+# agents still run, and the executors that name this cluster's folder.
+cluster_pids() {
+	local p
+	for p in $(cat "$dir"/*.pid 2>/dev/null) $(pgrep -f -- "$dir/" 2>/dev/null); do
+		descendants "$p"
+	done | sort -u
+}
+
+allocs_running() {
+	curl -fsS "http://127.0.0.1:$nomad_http/v1/allocations" | grep -q '"ClientStatus":"running"'
+}
+
 down() {
 	if running "$dir/nomad.pid"; then
 		bins
-		# Jobs first, so their executors and tasks exit with them.
+		# Jobs first, so their executors and tasks exit with them; then
+		# wait for the clients to have stopped them: a client agent that
+		# stops leaves its tasks running, by design (for upgrades).
 		for job in $(NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" job status -short 2>/dev/null | awk 'NR > 1 && $1 != "No" {print $1}'); do
-			NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" job stop -purge -yes "$job" >/dev/null 2>&1 || true
+			NOMAD_ADDR=http://127.0.0.1:$nomad_http "$NOMAD_BIN" job stop -purge -yes -detach "$job" >/dev/null 2>&1 || true
+		done
+		for _ in $(seq 300); do
+			allocs_running || break
+			sleep 0.1
 		done
 	fi
+	local left
+	left=$(cluster_pids)
 	stop_pid "$dir/nomad-gpu.pid"
 	stop_pid "$dir/nomad.pid"
 	stop_pid "$dir/consul-gpu.pid"
 	stop_pid "$dir/consul.pid"
+	# Whatever outlived its agent (a task a client had no time to stop)
+	# goes too, by the PIDs found above.
+	local p
+	for p in $left; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
 }
 
 status() {
