@@ -122,3 +122,13 @@ type Backend interface {
 	Store
 	Queue
 }
+
+// WithQueue pairs a store's job records with one of its queues, such as a
+// worker's own queue of placed jobs: the Backend of an agent that claims
+// from that queue.
+func WithQueue(s Store, q Queue) Backend { return withQueue{s, q} }
+
+type withQueue struct {
+	Store
+	Queue
+}

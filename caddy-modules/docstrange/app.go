@@ -215,7 +215,7 @@ func (a *App) Start() error {
 				cancel()
 				return err
 			}
-			jobs = records{a.jobs, a.local}
+			jobs = scheduler.WithQueue(a.jobs, a.local)
 		}
 		a.agent = worker.New(worker.Config{
 			Name:        LocalWorker,

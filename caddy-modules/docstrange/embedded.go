@@ -64,13 +64,6 @@ func (a *App) openLocal(ctx context.Context) (scheduler.Queue, error) {
 	return q, nil
 }
 
-// records pairs the job records with the queue the local worker claims
-// from.
-type records struct {
-	scheduler.Store
-	scheduler.Queue
-}
-
 // waitingStats reads the backlog of the embedded node for the queue
 // gauges: jobs not yet placed (on the main queue, claimed by the
 // dispatcher or not) plus those placed on the local worker and not

@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,21 +23,6 @@ type Agent struct {
 	Addr string
 	cmd  *exec.Cmd
 	logs *proctest.Log
-}
-
-// binary finds consul: CONSUL_BIN, else the hashistack cache (built on
-// first use by the script).
-func binary(t testing.TB) string {
-	if b := os.Getenv("CONSUL_BIN"); b != "" {
-		return b
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "hashistack.sh")
-	out, err := exec.Command(script, "path").Output()
-	if err != nil {
-		t.Fatalf("consultest: %s path: %v", script, err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "consul")
 }
 
 // Start runs a dev agent and waits until it has a leader.
@@ -71,7 +54,7 @@ ports {
 		t.Fatal(err)
 	}
 	a := &Agent{Addr: fmt.Sprintf("127.0.0.1:%d", ports[0]), logs: &proctest.Log{}}
-	a.cmd = exec.Command(binary(t), "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1", "-config-file", filepath.Join(dir, "consul.hcl"))
+	a.cmd = exec.Command(proctest.Hashistack(t, "consul", "CONSUL_BIN"), "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1", "-config-file", filepath.Join(dir, "consul.hcl"))
 	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
 	if err := a.cmd.Start(); err != nil {
 		t.Fatalf("consultest: starting consul: %v", err)

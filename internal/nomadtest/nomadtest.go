@@ -9,8 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,21 +23,6 @@ type Agent struct {
 	Addr string
 	cmd  *exec.Cmd
 	logs *proctest.Log
-}
-
-// binary finds nomad: NOMAD_BIN, else the hashistack cache (built on first
-// use by the script).
-func binary(t testing.TB) string {
-	if b := os.Getenv("NOMAD_BIN"); b != "" {
-		return b
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "hashistack.sh")
-	out, err := exec.Command(script, "path").Output()
-	if err != nil {
-		t.Fatalf("nomadtest: %s path: %v", script, err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "nomad")
 }
 
 // Start runs a dev agent and waits until it has a leader and its node is
@@ -97,7 +80,7 @@ plugin "raw_exec" {
 		t.Fatal(err)
 	}
 	a := &Agent{Addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), logs: &proctest.Log{}}
-	a.cmd = exec.Command(binary(t), "agent", "-dev", "-bind", "127.0.0.1", "-network-interface", "lo", "-config", filepath.Join(dir, "nomad.hcl"))
+	a.cmd = exec.Command(proctest.Hashistack(t, "nomad", "NOMAD_BIN"), "agent", "-dev", "-bind", "127.0.0.1", "-network-interface", "lo", "-config", filepath.Join(dir, "nomad.hcl"))
 	a.cmd.Env = append(os.Environ(), "TMPDIR="+filepath.Join(dir, "tmp"))
 	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
 	if err := a.cmd.Start(); err != nil {

@@ -178,13 +178,6 @@ func (noop) Run(context.Context, *scheduler.Job, func(int, int)) (*scheduler.Doc
 	return &scheduler.Document{}, nil
 }
 
-// records pairs job records with the queue an agent claims from, as the
-// worker command does for -queue assigned.
-type records struct {
-	scheduler.Store
-	scheduler.Queue
-}
-
 // startAgent runs a worker agent with the no-op pipeline until the
 // benchmark ends.
 func startAgent(b *testing.B, name string, slots int, jobs scheduler.Backend) {
@@ -261,7 +254,7 @@ func BenchmarkSchedulingOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		startAgent(b, "local", benchWorkers*2, records{mem, local})
+		startAgent(b, "local", benchWorkers*2, scheduler.WithQueue(mem, local))
 		md, err := dispatch.New(dispatch.Config{Region: "local"}, mem, dispatch.MemoryQueues{Store: mem},
 			dispatch.Static{{ID: "local", Device: scheduler.DeviceCPU, Slots: benchWorkers * 2, Region: "local"}}, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
@@ -289,7 +282,7 @@ func BenchmarkSchedulingOverhead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			startAgent(b, id, 2, records{s, q})
+			startAgent(b, id, 2, scheduler.WithQueue(s, q))
 			disc.workers = append(disc.workers, placement.Worker{ID: id, Device: scheduler.DeviceCPU, Slots: 2, Region: "local"})
 		}
 		d, err := dispatch.New(dispatch.Config{Region: "local"}, s, dispatch.RedisQueues{Store: s}, disc, slog.New(slog.DiscardHandler), nil)

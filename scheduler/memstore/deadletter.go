@@ -20,18 +20,11 @@ func (s *Store) DeadLetters(ctx context.Context, before time.Time, limit int) ([
 		}
 	}
 	s.mu.Unlock()
-	slices.SortFunc(all, func(a, b timedID) int {
-		if c := b.at.Compare(a.at); c != 0 {
-			return c
-		}
-		return compareStrings(b.id, a.id)
-	})
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	ids := make([]string, len(all))
-	for i, t := range all {
-		ids[i] = t.id
+	// Newest first is oldest first reversed, ties included.
+	ids := oldestIDs(all, 0)
+	slices.Reverse(ids)
+	if limit > 0 && len(ids) > limit {
+		ids = ids[:limit]
 	}
 	return ids, nil
 }

@@ -85,15 +85,8 @@ func open(ctx context.Context, cfg *config, log *slog.Logger) (*process, error) 
 	p.agent = worker.New(worker.Config{
 		Name: cfg.ID, Slots: cfg.Slots, LeaseTTL: cfg.LeaseTTL, MaxAttempts: cfg.MaxAttempts, ResultTTL: cfg.ResultTTL,
 		Backend: extract.BackendName, Device: cfg.Device, Region: cfg.Region,
-	}, records{p.jobs, queue}, blobs, pipe, log, p)
+	}, scheduler.WithQueue(p.jobs, queue), blobs, pipe, log, p)
 	return p, nil
-}
-
-// records pairs the store's job records with the queue this worker claims
-// from.
-type records struct {
-	scheduler.Store
-	scheduler.Queue
 }
 
 // JobFinished implements worker.Observer.
