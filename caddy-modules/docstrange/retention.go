@@ -2,6 +2,8 @@ package docstrange
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -50,25 +52,41 @@ func (r *retention) sweep(ctx context.Context, now time.Time) {
 		r.log.WarnContext(ctx, "listing expired jobs", "error", err)
 	}
 	for _, id := range ids {
-		j, err := r.jobs.Get(ctx, id)
-		if err != nil {
-			continue
-		}
-		if err := r.blobs.DeletePrefix(ctx, "jobs/"+id); err != nil {
-			r.log.WarnContext(ctx, "deleting artifacts", "job_id", id, "error", err)
-			continue
-		}
-		if j.ResultExpired {
-			err = r.jobs.Delete(ctx, id)
-		} else {
-			_, err = r.jobs.Update(ctx, id, func(j *scheduler.Job) error {
-				j.ResultExpired = true
-				j.ExpiresAt = now.Add(recordGrace)
-				return nil
-			})
-		}
-		if err != nil {
+		if err := r.expire(ctx, id, now); err != nil && !errors.Is(err, errNotDue) && !errors.Is(err, scheduler.ErrNotFound) {
 			r.log.WarnContext(ctx, "expiring job", "job_id", id, "error", err)
 		}
 	}
+}
+
+// errNotDue: the job changed since Expired listed it (an admin redrove it)
+// and its retention step is not due any more.
+var errNotDue = errors.New("retention not due")
+
+// expire takes a job's next retention step. The record says the artifacts
+// are gone before they go, in an Update that checks the step is still due:
+// a job redriven after Expired listed it keeps its input, and a redrive
+// after the mark is refused (scheduler.ErrInputExpired).
+func (r *retention) expire(ctx context.Context, id string, now time.Time) error {
+	j, err := r.jobs.Update(ctx, id, func(j *scheduler.Job) error {
+		if j.ExpiresAt.IsZero() || j.ExpiresAt.After(now) {
+			return errNotDue
+		}
+		if !j.ResultExpired {
+			j.ResultExpired = true
+			j.ExpiresAt = now.Add(recordGrace)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.blobs.DeletePrefix(ctx, "jobs/"+id); err != nil {
+		return fmt.Errorf("deleting artifacts: %w", err)
+	}
+	if j.ExpiresAt.After(now) {
+		// First step: the record waits out its grace.
+		return nil
+	}
+	// Second step: the grace is over; the record goes too.
+	return r.jobs.Delete(ctx, id)
 }

@@ -58,6 +58,25 @@ func TestRetentionSweep(t *testing.T) {
 		t.Fatalf("fresh job lost its result: %v", err)
 	}
 
+	// A job listed as due and redriven before its step is taken keeps its
+	// input: the step re-checks the record.
+	redriven := mk(now.Add(-time.Second))
+	if _, err := jobs.Update(ctx, redriven, func(j *scheduler.Job) error {
+		j.Status, j.ExpiresAt = scheduler.StatusQueued, time.Time{}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.expire(ctx, redriven, now); !errors.Is(err, errNotDue) {
+		t.Fatalf("expire of a redriven job = %v, want errNotDue", err)
+	}
+	if j, _ := jobs.Get(ctx, redriven); j.ResultExpired {
+		t.Fatal("a redriven job was marked expired")
+	}
+	if _, _, err := blobs.Open(ctx, "jobs/"+redriven+"/input"); err != nil {
+		t.Fatalf("a redriven job lost its input: %v", err)
+	}
+
 	// After the grace period the record itself goes.
 	r.sweep(ctx, now.Add(recordGrace+time.Minute))
 	if _, err := jobs.Get(ctx, due); !errors.Is(err, scheduler.ErrNotFound) {
