@@ -29,14 +29,7 @@ type Agent struct {
 func Start(t testing.TB) *Agent {
 	t.Helper()
 	dir := t.TempDir()
-	ports := make([]int, 6)
-	for i := range ports {
-		p, err := proctest.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = p
-	}
+	ports := proctest.FreePorts(t, 6)
 	cfg := fmt.Sprintf(`data_dir = %q
 log_level = "WARN"
 disable_update_check = true

@@ -39,14 +39,7 @@ func Start(t testing.TB) *Agent {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	ports := make([]int, 4)
-	for i := range ports {
-		p, err := proctest.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = p
-	}
+	ports := proctest.FreePorts(t, 4)
 	for _, sub := range []string{"data", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			t.Fatal(err)

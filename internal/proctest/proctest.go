@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"testing"
 )
 
 // FreePort asks the kernel for an unused 127.0.0.1 port.
@@ -18,6 +19,21 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreePorts finds n free 127.0.0.1 ports for an agent that needs several,
+// failing the test when it cannot.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		p, err := FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = p
+	}
+	return ports
 }
 
 // Log collects a process's output; the test reads it while the process

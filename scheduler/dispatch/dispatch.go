@@ -93,6 +93,9 @@ type Discovery interface {
 type WorkerQueue interface {
 	scheduler.Queue
 	Enqueue(ctx context.Context, id string) error
+	// TryClaim is Claim without the wait: nil, nil when nothing is
+	// claimable now.
+	TryClaim(ctx context.Context, consumer string, ttl time.Duration) (*scheduler.Lease, error)
 }
 
 // Backend is the job store and main queue the dispatcher claims from.

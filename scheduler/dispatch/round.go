@@ -309,7 +309,7 @@ func (d *Dispatcher) reclaim(ctx context.Context, live []placement.Worker, now t
 		if err != nil {
 			continue
 		}
-		n, err := drain(ctx, q, main, d.cfg.Name+"-reclaim")
+		n, err := Drain(ctx, q, main, d.cfg.Name+"-reclaim")
 		if n > 0 {
 			d.reclaims.Add(n)
 			d.log.InfoContext(ctx, "reclaimed the jobs of a gone worker", "worker", id, "jobs", n)
@@ -328,18 +328,15 @@ func (d *Dispatcher) reclaim(ctx context.Context, live []placement.Worker, now t
 	}
 }
 
-// drain moves every job it can claim from q to main now; a job whose lease
-// on q has not run out yet is left for a later reclaim.
-func drain(ctx context.Context, q, main WorkerQueue, consumer string) (int, error) {
+// Drain moves every job it can claim from q to main now and returns how
+// many it moved; a job whose lease on q has not run out yet stays. The
+// scheduler reclaims a gone worker's queue with it, and a stopping worker
+// hands its own queue back.
+func Drain(ctx context.Context, q, main WorkerQueue, consumer string) (int, error) {
 	n := 0
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-		lease, err := q.Claim(cctx, consumer, time.Minute)
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) {
-			return n, nil
-		}
-		if err != nil {
+	for ctx.Err() == nil {
+		lease, err := q.TryClaim(ctx, consumer, time.Minute)
+		if err != nil || lease == nil {
 			return n, err
 		}
 		if err := main.Enqueue(ctx, lease.JobID); err != nil {
@@ -351,4 +348,5 @@ func drain(ctx context.Context, q, main WorkerQueue, consumer string) (int, erro
 		}
 		n++
 	}
+	return n, ctx.Err()
 }

@@ -405,6 +405,13 @@ func (s *Store) List(ctx context.Context, tenant, cursor string, limit int) (sch
 
 // Update implements scheduler.Store.
 func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) error) (*scheduler.Job, error) {
+	return s.update(ctx, id, fn, false)
+}
+
+// update is Update; with enqueue the job also goes on the main queue,
+// claimable only once its new state is durable (as in Create), and back to
+// its old state if that write fails.
+func (s *Store) update(ctx context.Context, id string, fn func(*scheduler.Job) error, enqueue bool) (*scheduler.Job, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -422,17 +429,39 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*scheduler.Job) e
 		return nil, err
 	}
 	next.ID, next.Tenant = cur.ID, cur.Tenant
-	scheduler.RecordEvents(cur, next, time.Now())
-	s.unindexDedupe(cur)
-	s.jobs[id] = next
-	s.indexDedupe(next)
-	s.indexHooks(next)
+	now := time.Now()
+	scheduler.RecordEvents(cur, next, now)
+	s.replaceLocked(cur, next)
+	if enqueue {
+		s.q.pending[id] = now
+	}
 	s.publishLocked(next)
 	s.mu.Unlock()
-	if err := s.persist(id); err != nil {
+	err := s.persist(id)
+	if enqueue {
+		s.mu.Lock()
+		at := s.q.pending[id]
+		delete(s.q.pending, id)
+		if err == nil {
+			s.q.push(id, at)
+			s.broadcastLocked()
+		} else if s.jobs[id] == next {
+			s.replaceLocked(next, cur)
+		}
+		s.mu.Unlock()
+	}
+	if err != nil {
 		return nil, err
 	}
 	return next.Clone(), nil
+}
+
+// replaceLocked puts next in cur's place, indexes included.
+func (s *Store) replaceLocked(cur, next *scheduler.Job) {
+	s.unindexDedupe(cur)
+	s.jobs[next.ID] = next
+	s.indexDedupe(next)
+	s.indexHooks(next)
 }
 
 // Subscribe implements scheduler.Store.

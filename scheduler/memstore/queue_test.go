@@ -1,7 +1,6 @@
 package memstore_test
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -11,20 +10,6 @@ import (
 	"github.com/docstrange/mesh/scheduler/memstore"
 	"github.com/docstrange/mesh/scheduler/storetest"
 )
-
-func claimWithin(t *testing.T, q scheduler.Queue, consumer string, d time.Duration) *scheduler.Lease {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	defer cancel()
-	l, err := q.Claim(ctx, consumer, time.Minute)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("Claim: %v", err)
-	}
-	return l
-}
 
 func created(t *testing.T, s *memstore.Store) *scheduler.Job {
 	t.Helper()
@@ -61,7 +46,7 @@ func TestNamedQueues(t *testing.T) {
 	if err := s.Ack(ctx, main); err != nil {
 		t.Fatal(err)
 	}
-	if l := claimWithin(t, s, "scheduler", 100*time.Millisecond); l != nil {
+	if l := storetest.ClaimWithin(t, s, "scheduler", time.Minute, 100*time.Millisecond); l != nil {
 		t.Fatalf("the main queue handed out %s, placed on local", l.JobID)
 	}
 	if st, err := local.Stats(ctx); err != nil || st.Depth != 1 {
@@ -74,7 +59,7 @@ func TestNamedQueues(t *testing.T) {
 	if local, err = s.Queue(ctx, "local"); err != nil {
 		t.Fatal(err)
 	}
-	old := claimWithin(t, local, "w", time.Second)
+	old := storetest.ClaimWithin(t, local, "w", time.Minute, time.Second)
 	if old == nil || old.JobID != j.ID {
 		t.Fatalf("local after restart = %+v", old)
 	}
@@ -84,14 +69,14 @@ func TestNamedQueues(t *testing.T) {
 	if err := local.Extend(ctx, old, time.Minute); !errors.Is(err, scheduler.ErrLeaseLost) {
 		t.Fatalf("Extend of the replaced lease = %v; want ErrLeaseLost", err)
 	}
-	again := claimWithin(t, local, "w", time.Second)
+	again := storetest.ClaimWithin(t, local, "w", time.Minute, time.Second)
 	if again == nil || again.JobID != j.ID || again.Token == old.Token {
 		t.Fatalf("after re-enqueue: %+v", again)
 	}
 	if err := local.Ack(ctx, again); err != nil {
 		t.Fatal(err)
 	}
-	if l := claimWithin(t, local, "w", 100*time.Millisecond); l != nil {
+	if l := storetest.ClaimWithin(t, local, "w", time.Minute, 100*time.Millisecond); l != nil {
 		t.Fatalf("handed out a third time: %+v", l)
 	}
 
@@ -106,7 +91,7 @@ func TestNamedQueues(t *testing.T) {
 	if err := s.Delete(ctx, gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	if l := claimWithin(t, local, "w", 100*time.Millisecond); l != nil {
+	if l := storetest.ClaimWithin(t, local, "w", time.Minute, 100*time.Millisecond); l != nil {
 		t.Fatalf("claimed the deleted job %s", l.JobID)
 	}
 	if err := local.Enqueue(ctx, "job_missing"); !errors.Is(err, scheduler.ErrNotFound) {

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -11,21 +10,6 @@ import (
 	"github.com/docstrange/mesh/scheduler/redisstore"
 	"github.com/docstrange/mesh/scheduler/storetest"
 )
-
-// claimWithin claims from q, or returns nil when nothing comes within d.
-func claimWithin(t *testing.T, q scheduler.Queue, consumer string, ttl, d time.Duration) *scheduler.Lease {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), d)
-	defer cancel()
-	l, err := q.Claim(ctx, consumer, ttl)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nil
-	}
-	if err != nil {
-		t.Fatalf("Claim: %v", err)
-	}
-	return l
-}
 
 func storedJob(t *testing.T, s *redisstore.Store) *scheduler.Job {
 	t.Helper()
@@ -59,7 +43,7 @@ func TestNamedQueues(t *testing.T) {
 
 	t.Run("isolated from the main queue and each other", func(t *testing.T) {
 		j := storedJob(t, s)
-		main := claimWithin(t, s, "scheduler", time.Minute, 2*time.Second)
+		main := storetest.ClaimWithin(t, s, "scheduler", time.Minute, 2*time.Second)
 		if main == nil || main.JobID != j.ID {
 			t.Fatalf("main queue claim = %+v", main)
 		}
@@ -69,14 +53,14 @@ func TestNamedQueues(t *testing.T) {
 		if err := s.Ack(ctx, main); err != nil {
 			t.Fatal(err)
 		}
-		if l := claimWithin(t, w2, "w2", time.Minute, 300*time.Millisecond); l != nil {
+		if l := storetest.ClaimWithin(t, w2, "w2", time.Minute, 300*time.Millisecond); l != nil {
 			t.Fatalf("w2 claimed %s, placed on w1", l.JobID)
 		}
 		st, err := w1.Stats(ctx)
 		if err != nil || st.Depth != 1 {
 			t.Fatalf("w1 stats = %+v, %v; want depth 1", st, err)
 		}
-		l := claimWithin(t, w1, "w1", time.Minute, 2*time.Second)
+		l := storetest.ClaimWithin(t, w1, "w1", time.Minute, 2*time.Second)
 		if l == nil || l.JobID != j.ID {
 			t.Fatalf("w1 claim = %+v", l)
 		}
@@ -86,7 +70,7 @@ func TestNamedQueues(t *testing.T) {
 		if err := w1.Ack(ctx, l); err != nil {
 			t.Fatal(err)
 		}
-		if l := claimWithin(t, s, "scheduler", time.Minute, 300*time.Millisecond); l != nil {
+		if l := storetest.ClaimWithin(t, s, "scheduler", time.Minute, 300*time.Millisecond); l != nil {
 			t.Fatalf("the main queue handed out %s again", l.JobID)
 		}
 	})
@@ -97,7 +81,7 @@ func TestNamedQueues(t *testing.T) {
 		if err := w1.Enqueue(ctx, j.ID); err != nil {
 			t.Fatal(err)
 		}
-		old := claimWithin(t, w1, "w1", time.Minute, 2*time.Second)
+		old := storetest.ClaimWithin(t, w1, "w1", time.Minute, 2*time.Second)
 		if old == nil {
 			t.Fatal("no claim")
 		}
@@ -107,14 +91,14 @@ func TestNamedQueues(t *testing.T) {
 		if err := w1.Extend(ctx, old, time.Minute); !errors.Is(err, scheduler.ErrLeaseLost) {
 			t.Fatalf("Extend of the replaced lease = %v; want ErrLeaseLost", err)
 		}
-		again := claimWithin(t, w1, "w1", time.Minute, 2*time.Second)
+		again := storetest.ClaimWithin(t, w1, "w1", time.Minute, 2*time.Second)
 		if again == nil || again.JobID != j.ID || again.Token == old.Token {
 			t.Fatalf("after re-enqueue: %+v", again)
 		}
 		if err := w1.Ack(ctx, again); err != nil {
 			t.Fatal(err)
 		}
-		if l := claimWithin(t, w1, "w1", time.Minute, 300*time.Millisecond); l != nil {
+		if l := storetest.ClaimWithin(t, w1, "w1", time.Minute, 300*time.Millisecond); l != nil {
 			t.Fatalf("the job was handed out a third time: %+v", l)
 		}
 	})
@@ -125,10 +109,10 @@ func TestNamedQueues(t *testing.T) {
 		if err := w2.Enqueue(ctx, j.ID); err != nil {
 			t.Fatal(err)
 		}
-		if l := claimWithin(t, w2, "w2", 300*time.Millisecond, 2*time.Second); l == nil {
+		if l := storetest.ClaimWithin(t, w2, "w2", 300*time.Millisecond, 2*time.Second); l == nil {
 			t.Fatal("no claim")
 		}
-		l := claimWithin(t, w2, "w2-restarted", time.Minute, 3*time.Second)
+		l := storetest.ClaimWithin(t, w2, "w2-restarted", time.Minute, 3*time.Second)
 		if l == nil || l.JobID != j.ID {
 			t.Fatalf("after the lease expired: %+v", l)
 		}
@@ -146,7 +130,7 @@ func TestNamedQueues(t *testing.T) {
 		if err := s.Delete(ctx, j.ID); err != nil {
 			t.Fatal(err)
 		}
-		if l := claimWithin(t, w1, "w1", time.Minute, 300*time.Millisecond); l != nil {
+		if l := storetest.ClaimWithin(t, w1, "w1", time.Minute, 300*time.Millisecond); l != nil {
 			t.Fatalf("claimed deleted job %s", l.JobID)
 		}
 	})
@@ -156,7 +140,7 @@ func TestNamedQueues(t *testing.T) {
 func drainMain(t *testing.T, s *redisstore.Store) {
 	t.Helper()
 	for {
-		l := claimWithin(t, s, "drain", time.Minute, 200*time.Millisecond)
+		l := storetest.ClaimWithin(t, s, "drain", time.Minute, 200*time.Millisecond)
 		if l == nil {
 			return
 		}

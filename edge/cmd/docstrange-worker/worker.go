@@ -17,6 +17,7 @@ import (
 	"github.com/docstrange/mesh/plugins/host"
 	"github.com/docstrange/mesh/scheduler"
 	"github.com/docstrange/mesh/scheduler/blob"
+	"github.com/docstrange/mesh/scheduler/dispatch"
 	"github.com/docstrange/mesh/scheduler/extract"
 	"github.com/docstrange/mesh/scheduler/redisstore"
 	"github.com/docstrange/mesh/scheduler/worker"
@@ -170,23 +171,9 @@ func (p *process) handBack(ctx context.Context) {
 		p.log.Warn("handing placed jobs back", "error", err)
 		return
 	}
-	n := 0
-	for ctx.Err() == nil {
-		l, err := p.own.TryClaim(ctx, p.cfg.ID+"-handback", time.Minute)
-		if err != nil {
-			p.log.Warn("handing placed jobs back", "error", err, "handed_back", n)
-			return
-		}
-		if l == nil {
-			break
-		}
-		if err := main.Enqueue(ctx, l.JobID); err != nil {
-			p.own.Requeue(ctx, l)
-			p.log.Warn("handing a placed job back", "job_id", l.JobID, "error", err)
-			return
-		}
-		p.own.Ack(ctx, l)
-		n++
+	n, err := dispatch.Drain(ctx, p.own, main, p.cfg.ID+"-handback")
+	if err != nil {
+		p.log.Warn("handing placed jobs back", "error", err, "handed_back", n)
 	}
 	if n > 0 {
 		p.log.Info("placed jobs handed back to the scheduler", "jobs", n)
