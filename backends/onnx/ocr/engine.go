@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/docstrange/mesh/backends/onnx/graphopt"
 	"github.com/docstrange/mesh/backends/onnx/manifest"
 	"github.com/docstrange/mesh/backends/onnx/ort"
 )
@@ -28,6 +30,8 @@ type Engine struct {
 	batch *batcher[*raster, recResult]
 	// sessions are every session pool opened, for Close.
 	sessions []*ort.Session
+	// rewrites are the graph rewrites applied, by model name.
+	rewrites map[string]graphopt.Stats
 	info     Info
 	stats    stats
 
@@ -96,6 +100,9 @@ type ModelInfo struct {
 	Version string `json:"version"`
 	Task    string `json:"task,omitempty"`
 	SHA256  string `json:"sha256"`
+	// Rewrite counts the graph rewrites applied at load; nil when the
+	// model was loaded as it is.
+	Rewrite *graphopt.Stats `json:"rewrite,omitempty"`
 }
 
 // NewEngine loads and verifies the manifest in cfg.ModelDir, opens the ONNX
@@ -137,17 +144,15 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 
 func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
-	det, err := e.rt.NewSession(ctx, e.man.Path(detM.File), cfg.Runtime)
+	det, err := e.session(ctx, detM)
 	if err != nil {
-		return fmt.Errorf("loading model %q: %w", detM.Name, err)
+		return err
 	}
-	e.sessions = append(e.sessions, det)
 	e.det = &detector{sess: det, input: detM.Input, p: *detM.Detect}
-	rec, err := e.rt.NewSession(ctx, e.man.Path(recM.File), cfg.Runtime)
+	rec, err := e.session(ctx, recM)
 	if err != nil {
-		return fmt.Errorf("loading model %q: %w", recM.Name, err)
+		return err
 	}
-	e.sessions = append(e.sessions, rec)
 	e.rec = &recognizer{
 		sess: rec, input: recM.Input, p: *recM.Recognize, labels: recM.Recognize.Dictionary.Labels,
 		maxWidth: cfg.MaxRecWidth, maxSpread: 2,
@@ -155,11 +160,10 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	}
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, err := e.rt.NewSession(ctx, e.man.Path(clsM.File), cfg.Runtime)
+		cls, err := e.session(ctx, clsM)
 		if err != nil {
-			return fmt.Errorf("loading model %q: %w", clsM.Name, err)
+			return err
 		}
-		e.sessions = append(e.sessions, cls)
 		e.cls = &classifier{sess: cls, input: clsM.Input, p: *clsM.Classify, height: int(clsM.Input.Shape[2]), width: int(clsM.Input.Shape[3])}
 		if e.cls.height <= 0 || e.cls.width <= 0 {
 			return fmt.Errorf("loading model %q: input shape %v: %w", clsM.Name, clsM.Input.Shape, manifest.ErrUnsupported)
@@ -169,7 +173,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	if e.cfg.MaxBatchSize == 0 {
 		e.cfg.MaxBatchSize = 32
 		if det.Report().Active == ort.ProviderCPU {
-			e.cfg.MaxBatchSize = 4
+			e.cfg.MaxBatchSize = 1
 		}
 	}
 	e.batch = newBatcher(ctx, e.cfg.MaxBatchSize, cfg.MaxBatchWait, cfg.Runtime.PoolSize, e.rec.run)
@@ -180,9 +184,43 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	}
 	for _, m := range models {
 		e.info.Tasks = append(e.info.Tasks, m.Task)
-		e.info.Models = append(e.info.Models, ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256})
+		mi := ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256}
+		if st, ok := e.rewrites[m.Name]; ok {
+			mi.Rewrite = &st
+		}
+		e.info.Models = append(e.info.Models, mi)
 	}
 	return nil
+}
+
+// session opens a session pool of one model, its graph rewritten by
+// graphopt unless Config.NoGraphRewrite.
+func (e *Engine) session(ctx context.Context, m manifest.Model) (*ort.Session, error) {
+	path := e.man.Path(m.File)
+	var s *ort.Session
+	var err error
+	if e.cfg.NoGraphRewrite {
+		s, err = e.rt.NewSession(ctx, path, e.cfg.Runtime)
+	} else {
+		var data []byte
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("loading model %q: %w", m.Name, err)
+		}
+		rw, st, rerr := graphopt.Rewrite(data)
+		if rerr != nil {
+			return nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
+		}
+		if e.rewrites == nil {
+			e.rewrites = map[string]graphopt.Stats{}
+		}
+		e.rewrites[m.Name] = st
+		s, err = e.rt.NewSessionFromBytes(ctx, path, rw, e.cfg.Runtime)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading model %q: %w", m.Name, err)
+	}
+	e.sessions = append(e.sessions, s)
+	return s, nil
 }
 
 // Info describes the loaded models and the execution provider in use.

@@ -13,6 +13,7 @@ import (
 	"github.com/docstrange/mesh/backends/onnx/ort"
 
 	"github.com/docstrange/mesh/backends/onnx/internal/modeltest"
+	"github.com/docstrange/mesh/backends/onnx/manifest"
 )
 
 // newTestEngine opens an engine on the model cache, fetching the models
@@ -116,6 +117,36 @@ func TestInfo(t *testing.T) {
 		}
 	}
 	t.Logf("model load time %v", info.LoadTime)
+}
+
+// TestGraphRewrite reads one page with the rewritten graphs and with the
+// models as they are: the same text, and Info says which was used.
+func TestGraphRewrite(t *testing.T) {
+	img, want := page(t, 620, 18)
+	texts := map[bool]string{}
+	for _, raw := range []bool{false, true} {
+		e := newTestEngine(t, Config{NoGraphRewrite: raw})
+		for _, m := range e.Info().Models {
+			switch {
+			case raw && m.Rewrite != nil:
+				t.Errorf("no_graph_rewrite: model %s reports rewrites %+v", m.Name, m.Rewrite)
+			case !raw && m.Task != manifest.TaskClassify && (m.Rewrite == nil || m.Rewrite.HardSwish == 0):
+				t.Errorf("model %s: rewrite %+v, want hard-swish rewrites", m.Name, m.Rewrite)
+			}
+		}
+		res, err := e.Recognize(t.Context(), img, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[raw] = joined(res)
+		if c := cer(texts[raw], want); c > 0.01 {
+			t.Errorf("no_graph_rewrite=%v: CER %.2f%%:\n%s", raw, 100*c, texts[raw])
+		}
+	}
+	// Float rounding may flip a near tie on another CPU; nothing more.
+	if d := cer(texts[false], texts[true]); d > 0.005 {
+		t.Errorf("rewritten and original graphs differ by %.2f%%: rewritten read\n%s\nthe original\n%s", 100*d, texts[false], texts[true])
+	}
 }
 
 // sized is an image of any size that holds no pixels, to test the size

@@ -18,7 +18,10 @@ type Tensor struct {
 // Session is a pool of ONNX Runtime sessions of one model. Run is safe for
 // concurrent use; at most Config.PoolSize runs proceed at once.
 type Session struct {
+	// model names the model in errors; data, when set, is the model itself
+	// and model only its name.
 	model   string
+	data    []byte
 	inputs  []string
 	outputs []string
 	report  ProviderReport
@@ -34,15 +37,35 @@ type Session struct {
 // it, the sessions are created on CPU and the failure is kept in Report.
 // ctx bounds the (potentially slow) creation between pool members.
 func (r *Runtime) NewSession(ctx context.Context, modelPath string, cfg Config) (*Session, error) {
+	return r.newSession(ctx, modelPath, nil, cfg)
+}
+
+// NewSessionFromBytes is NewSession for a model held in memory, such as one
+// rewritten at load time; name identifies it in errors.
+func (r *Runtime) NewSessionFromBytes(ctx context.Context, name string, model []byte, cfg Config) (*Session, error) {
+	if len(model) == 0 {
+		return nil, fmt.Errorf("reading model %q: empty", name)
+	}
+	return r.newSession(ctx, name, model, cfg)
+}
+
+func (r *Runtime) newSession(ctx context.Context, modelPath string, data []byte, cfg Config) (*Session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ins, outs, err := ort.GetInputOutputInfo(modelPath)
+	var ins, outs []ort.InputOutputInfo
+	var err error
+	if data != nil {
+		ins, outs, err = ort.GetInputOutputInfoWithONNXData(data)
+	} else {
+		ins, outs, err = ort.GetInputOutputInfo(modelPath)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading model %q: %w", modelPath, err)
 	}
 	s := &Session{
 		model:  modelPath,
+		data:   data,
 		report: ProviderReport{Requested: cfg.Provider, Active: cfg.Provider},
 		free:   make(chan *ort.DynamicAdvancedSession, cfg.PoolSize),
 	}
@@ -116,7 +139,12 @@ func (s *Session) create(cfg Config, provider string) (*ort.DynamicAdvancedSessi
 			return nil, err
 		}
 	}
-	sess, err := ort.NewDynamicAdvancedSession(s.model, s.inputs, s.outputs, opts)
+	var sess *ort.DynamicAdvancedSession
+	if s.data != nil {
+		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(s.data, s.inputs, s.outputs, opts)
+	} else {
+		sess, err = ort.NewDynamicAdvancedSession(s.model, s.inputs, s.outputs, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating %s session: %w", provider, err)
 	}

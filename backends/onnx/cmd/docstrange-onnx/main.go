@@ -10,8 +10,9 @@
 //	DOCSTRANGE_ONNX_THREADS     intra-op threads (default: ONNX Runtime's)
 //	DOCSTRANGE_ONNX_POOL        sessions per model (default 1)
 //	DOCSTRANGE_ONNX_DET_LIMIT   detection long-side limit (default 960)
-//	DOCSTRANGE_ONNX_BATCH       recognition batch size (default 4 on CPU)
+//	DOCSTRANGE_ONNX_BATCH       recognition batch size (default 1 on CPU, 32 on GPU)
 //	DOCSTRANGE_ONNX_BATCH_WAIT  recognition batch wait (default 5ms)
+//	DOCSTRANGE_ONNX_GRAPH_REWRITE  0 to load the models without graphopt's rewrite
 package main
 
 import (
@@ -106,6 +107,13 @@ func configFromEnv() (ocr.Config, error) {
 			return cfg, fmt.Errorf("%s=%q: %w", v.env, raw, err)
 		}
 		*v.dst = n
+	}
+	switch raw := os.Getenv("DOCSTRANGE_ONNX_GRAPH_REWRITE"); raw {
+	case "", "1":
+	case "0":
+		cfg.NoGraphRewrite = true
+	default:
+		return cfg, fmt.Errorf("DOCSTRANGE_ONNX_GRAPH_REWRITE=%q: want 0 or 1", raw)
 	}
 	if raw := os.Getenv("DOCSTRANGE_ONNX_BATCH_WAIT"); raw != "" {
 		d, err := time.ParseDuration(raw)
