@@ -158,6 +158,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 		maxWidth: cfg.MaxRecWidth, maxSpread: 2,
 		onRun: func(n int) { e.stats.runs.Add(1); e.stats.crops.Add(int64(n)) },
 	}
+	e.rec.outputs.New = func() any { return new([]float32) }
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
 		cls, err := e.session(ctx, clsM)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/docstrange/mesh/backends/onnx/manifest"
 	"github.com/docstrange/mesh/backends/onnx/ort"
@@ -25,6 +26,9 @@ type recognizer struct {
 	// onRun, when set, is told the size of every session run (for tests and
 	// metrics).
 	onRun func(n int)
+	// outputs pools output buffers (*[]float32) between runs; a line's
+	// 6625-class output is megabytes.
+	outputs sync.Pool
 }
 
 // recResult is one decoded crop.
@@ -77,7 +81,9 @@ func (rc *recognizer) runGroup(ctx context.Context, crops []*raster, group []int
 	for _, i := range group {
 		maxRatio = max(maxRatio, float64(crops[i].w)/float64(crops[i].h))
 	}
-	w := min(int(float64(h)*maxRatio), rc.maxWidth)
+	// A width in whole output frames lets the output be allocated here.
+	stride := rc.p.FrameStride
+	w := (min(int(float64(h)*maxRatio), rc.maxWidth) + stride - 1) / stride * stride
 	plane := 3 * h * w
 	data := make([]float32, len(group)*plane)
 	inks := make([][]bool, len(group))
@@ -91,19 +97,23 @@ func (rc *recognizer) runGroup(ctx context.Context, crops []*raster, group []int
 	if rc.onRun != nil {
 		rc.onRun(len(group))
 	}
-	out, err := rc.sess.Run(ctx, ort.Tensor{Shape: []int64{int64(len(group)), 3, int64(h), int64(w)}, Data: data})
-	if err != nil {
-		return nil, fmt.Errorf("recognizing %d crops: %w", len(group), err)
+	frames, classes := w/stride, len(rc.labels)
+	buf := rc.outputs.Get().(*[]float32)
+	defer rc.outputs.Put(buf)
+	if n := len(group) * frames * classes; cap(*buf) < n {
+		*buf = make([]float32, n)
+	} else {
+		*buf = (*buf)[:n]
 	}
-	sh := out[0].Shape
-	if len(sh) != 3 || int(sh[0]) != len(group) || int(sh[2]) != len(rc.labels) {
-		return nil, fmt.Errorf("recognizing: output shape %v, want [%d T %d]", sh, len(group), len(rc.labels))
+	out := ort.Tensor{Shape: []int64{int64(len(group)), int64(frames), int64(classes)}, Data: *buf}
+	in := ort.Tensor{Shape: []int64{int64(len(group)), 3, int64(h), int64(w)}, Data: data}
+	if err := rc.sess.RunInto(ctx, []ort.Tensor{out}, in); err != nil {
+		return nil, fmt.Errorf("recognizing %d crops into [%d %d %d] (frame_stride %d): %w", len(group), len(group), frames, classes, stride, err)
 	}
-	frames, classes := int(sh[1]), int(sh[2])
 	space := spaceClass(rc.labels)
 	res := make([]recResult, len(group))
 	for k := range group {
-		probs := out[0].Data[k*frames*classes : (k+1)*frames*classes]
+		probs := out.Data[k*frames*classes : (k+1)*frames*classes]
 		res[k] = recResult{
 			chars: ctcDecode(probs, frames, classes, rc.labels), space: classProbs(probs, frames, classes, space),
 			ink: inks[k], frameW: float64(w) / float64(frames), height: h,
