@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,8 @@ type Info struct {
 	Runtime ModelInfo `json:"runtime"`
 	// Provider is the execution provider asked for and the one in use.
 	Provider ort.ProviderReport `json:"provider"`
+	// RecSessions is how many recognition sessions run side by side.
+	RecSessions int `json:"rec_sessions"`
 	// LoadTime is how long NewEngine took.
 	LoadTime time.Duration `json:"load_time"`
 }
@@ -144,12 +147,25 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 
 func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
-	det, err := e.session(ctx, detM)
+	det, err := e.session(ctx, detM, cfg.Runtime)
 	if err != nil {
 		return err
 	}
 	e.det = &detector{sess: det, input: detM.Input, p: *detM.Detect}
-	rec, err := e.session(ctx, recM)
+	// On CPU the recogniser's threads go to separate lines rather than
+	// into each operator, which scales better (see Config.RecSessions).
+	recRT := cfg.Runtime
+	if det.Report().Active == ort.ProviderCPU {
+		if e.cfg.RecSessions == 0 {
+			threads := cfg.Runtime.IntraOpThreads
+			if threads == 0 {
+				threads = runtime.NumCPU()
+			}
+			e.cfg.RecSessions = max(cfg.Runtime.PoolSize, 1) * threads
+		}
+		recRT.IntraOpThreads, recRT.PoolSize = 1, e.cfg.RecSessions
+	}
+	rec, err := e.session(ctx, recM, recRT)
 	if err != nil {
 		return err
 	}
@@ -161,7 +177,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	e.rec.outputs.New = func() any { return new([]float32) }
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, err := e.session(ctx, clsM)
+		cls, err := e.session(ctx, clsM, cfg.Runtime)
 		if err != nil {
 			return err
 		}
@@ -177,11 +193,12 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 			e.cfg.MaxBatchSize = 1
 		}
 	}
-	e.batch = newBatcher(ctx, e.cfg.MaxBatchSize, cfg.MaxBatchWait, cfg.Runtime.PoolSize, e.rec.run)
+	e.batch = newBatcher(ctx, e.cfg.MaxBatchSize, cfg.MaxBatchWait, recRT.PoolSize, e.rec.run)
 	e.info = Info{
 		Name: e.man.Name, Version: e.man.Version,
-		Runtime:  ModelInfo{Name: e.man.Runtime.Name, Version: e.rt.Version(), SHA256: e.man.Runtime.SHA256},
-		Provider: det.Report(),
+		Runtime:     ModelInfo{Name: e.man.Runtime.Name, Version: e.rt.Version(), SHA256: e.man.Runtime.SHA256},
+		Provider:    det.Report(),
+		RecSessions: recRT.PoolSize,
 	}
 	for _, m := range models {
 		e.info.Tasks = append(e.info.Tasks, m.Task)
@@ -196,12 +213,12 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 
 // session opens a session pool of one model, its graph rewritten by
 // graphopt unless Config.NoGraphRewrite.
-func (e *Engine) session(ctx context.Context, m manifest.Model) (*ort.Session, error) {
+func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config) (*ort.Session, error) {
 	path := e.man.Path(m.File)
 	var s *ort.Session
 	var err error
 	if e.cfg.NoGraphRewrite {
-		s, err = e.rt.NewSession(ctx, path, e.cfg.Runtime)
+		s, err = e.rt.NewSession(ctx, path, rt)
 	} else {
 		var data []byte
 		if data, err = os.ReadFile(path); err != nil {
@@ -215,7 +232,7 @@ func (e *Engine) session(ctx context.Context, m manifest.Model) (*ort.Session, e
 			e.rewrites = map[string]graphopt.Stats{}
 		}
 		e.rewrites[m.Name] = st
-		s, err = e.rt.NewSessionFromBytes(ctx, path, rw, e.cfg.Runtime)
+		s, err = e.rt.NewSessionFromBytes(ctx, path, rw, rt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading model %q: %w", m.Name, err)

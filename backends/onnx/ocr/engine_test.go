@@ -119,6 +119,36 @@ func TestInfo(t *testing.T) {
 	t.Logf("model load time %v", info.LoadTime)
 }
 
+// TestRecSessions: on CPU the recogniser gets one-thread sessions, as many
+// as the threads it was given, and reads a page the same as one session.
+func TestRecSessions(t *testing.T) {
+	img, want := page(t, 620, 18)
+	for _, tc := range []struct {
+		cfg  Config
+		want int
+	}{
+		{Config{Runtime: ort.Config{IntraOpThreads: 2}}, 2},
+		{Config{Runtime: ort.Config{IntraOpThreads: 2, PoolSize: 2}}, 4},
+		{Config{RecSessions: 1, Runtime: ort.Config{IntraOpThreads: 2}}, 1},
+	} {
+		e := newTestEngine(t, tc.cfg)
+		if got := e.Info().RecSessions; got != tc.want {
+			t.Errorf("%+v: %d recognition sessions, want %d", tc.cfg, got, tc.want)
+		}
+		res, err := e.Recognize(t.Context(), img, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := cer(joined(res), want); c > 0.01 {
+			t.Errorf("%+v: CER %.2f%%", tc.cfg, 100*c)
+		}
+		_ = e.Close()
+	}
+	if _, err := NewEngine(t.Context(), Config{RecSessions: -1}); err == nil {
+		t.Error("rec_sessions -1: want an error")
+	}
+}
+
 // TestGraphRewrite reads one page with the rewritten graphs and with the
 // models as they are: the same text, and Info says which was used.
 func TestGraphRewrite(t *testing.T) {

@@ -13,6 +13,7 @@
 //	DOCSTRANGE_ONNX_BATCH       recognition batch size (default 1 on CPU, 32 on GPU)
 //	DOCSTRANGE_ONNX_BATCH_WAIT  recognition batch wait (default 5ms)
 //	DOCSTRANGE_ONNX_GRAPH_REWRITE  0 to load the models without graphopt's rewrite
+//	DOCSTRANGE_ONNX_REC_SESSIONS   one-thread recognition sessions on CPU (default: pool × threads)
 package main
 
 import (
@@ -96,6 +97,7 @@ func configFromEnv() (ocr.Config, error) {
 		{"DOCSTRANGE_ONNX_POOL", &cfg.Runtime.PoolSize},
 		{"DOCSTRANGE_ONNX_DET_LIMIT", &cfg.DetLimitSideLen},
 		{"DOCSTRANGE_ONNX_BATCH", &cfg.MaxBatchSize},
+		{"DOCSTRANGE_ONNX_REC_SESSIONS", &cfg.RecSessions},
 	}
 	for _, v := range ints {
 		raw := os.Getenv(v.env)
