@@ -56,12 +56,15 @@ const (
 //     a window, so one block at most crosses the limit, and the counter is
 //     then past it: the key is refused here, with no trip, until Reset, and
 //     its blocks start again from one.
-//   - Reset is the window's end rounded down to the second, from the time
-//     the reply was read. The window ends no sooner than Reset less the
-//     trip, so a block is spent only until then, less resetMargin: an edge
-//     stops using blocks up to a second (and a trip) before each window
-//     ends, and asks Redis for each request in that tail, one slot at a
-//     time. The slots it holds when it stops are lost.
+//   - Reset is the window's end rounded down to the second. The script's
+//     reply also holds the TTL in milliseconds (withTTLSink reads it), and
+//     Redis read it no sooner than the block was asked for, so a block is
+//     spent only until then plus the TTL, less resetMargin: an edge stops
+//     using blocks a trip and a millisecond before each window ends, and
+//     asks Redis for each request in that tail, one slot at a time. The
+//     slots it holds when it stops are lost. (From Reset alone the tail was
+//     up to a second, every request of it a trip of its own: at 10,000
+//     requests a second of one key, over 1% of them.)
 //
 // An edge that crossed the limit held no slots, and one that held slots at
 // its deadline had not crossed the limit, so an edge loses at most n-1
@@ -210,7 +213,8 @@ func (ls *lease) nextSize(rate Rate, now time.Time, interval time.Duration) int6
 // lease holds a block another fill installed meanwhile.
 func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, size int64, asked time.Time, f *refill) (RateResult, error) {
 	callCtx, cancel := b.cfg.bound(ctx)
-	c, err := b.store.Increment(callCtx, key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
+	var ttl time.Duration
+	c, err := b.store.Increment(withTTLSink(callCtx, &ttl), key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
 	cancel()
 	answered := time.Now()
 
@@ -231,11 +235,15 @@ func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, siz
 
 	limit, reset := rate.Requests, time.Unix(c.Reset, 0)
 	res := RateResult{Limit: limit, Reset: reset, Reached: c.Reached}
-	// ulule's Reset is the reply's reading time plus the window's TTL,
-	// rounded down; Redis read the TTL no sooner than asked, so the window
-	// ends no sooner than Reset less the trip. The deadline is kept on the
-	// monotonic clock from answered.
-	deadline := answered.Add(reset.Sub(answered) - answered.Sub(asked) - resetMargin)
+	// Redis read the TTL no sooner than asked, so the window ends no
+	// sooner than asked plus the TTL. Without the TTL (a store that does
+	// not report it), ulule's Reset, the reply's reading time plus the TTL
+	// rounded down to the second, less the trip. The deadline is kept on
+	// the monotonic clock.
+	deadline := asked.Add(ttl - resetMargin)
+	if ttl <= 0 {
+		deadline = answered.Add(reset.Sub(answered) - answered.Sub(asked) - resetMargin)
+	}
 	// Reached: the block crossed the limit by an unknown part, all refused.
 	first, last := int64(1), int64(0)
 	if !c.Reached {

@@ -84,6 +84,7 @@ func TestRedisBlocks(t *testing.T) {
 		{name: "remaining never over-reports", run: testBlocksRemaining},
 		{name: "a block in hand is spent, then redis is needed", run: testBlocksRedisDown},
 		{name: "single requests go to Redis side by side", run: testBlocksSingleConcurrent},
+		{name: "a block is spent until the window's last milliseconds", run: testBlocksWindowTail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, redistest.Start(t)) })
@@ -486,5 +487,37 @@ func waitWindow(t *testing.T, srv *redistest.Server, key string, reset time.Time
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testBlocksWindowTail: the edge knows the window's end to the millisecond
+// from the reply's TTL, so the slots it holds stay usable in the window's
+// last second. From ulule's Reset, rounded down to the second, the edge
+// stopped up to a second early and sent every request of that tail to
+// Redis on its own.
+func testBlocksWindowTail(t *testing.T, srv *redistest.Server) {
+	const period = 2 * time.Second
+	r := limits.Rate{Requests: 100000, Period: period}
+	e := newBlockEdge(t, srv, growing)
+	opened := time.Now()
+	// Blocks of 1, 2 and 4: three trips, three slots left in hand.
+	for i := 1; i <= 4; i++ {
+		take(t, e.RateLimiter, "tail", r)
+	}
+	if got := e.trips.n.Load(); got != 3 {
+		t.Fatalf("%d trips for 4 requests; want 3", got)
+	}
+	// 300 ms before the window can end at the earliest.
+	time.Sleep(time.Until(opened.Add(period - 300*time.Millisecond)))
+	for i := 5; i <= 7; i++ {
+		if got := take(t, e.RateLimiter, "tail", r); got.Reached || got.Remaining != int64(100000-i) {
+			t.Fatalf("Take #%d = %+v; want Remaining %d", i, got, 100000-i)
+		}
+	}
+	if time.Since(opened) >= period {
+		t.Skip("the machine was too slow to reach the window's tail in time")
+	}
+	if got := e.trips.n.Load(); got != 3 {
+		t.Errorf("%d trips after the window's tail; want the 3 of before: the block in hand covers it", got)
 	}
 }
