@@ -194,11 +194,12 @@ func (g *graph) foldAffineConv() (int, error) {
 			// Zero padding of z+d/c times c·W equals zero padding of
 			// c·z+d times W only if the Add stays before the padding.
 			add.Input = []string{z, g.addConst(add.Output[0]+".shift", nil, []float32{d / c})}
+			g.consumers[z] = append(g.consumers[z], add)
 		} else {
 			g.kill(add)
 			conv.Input[0] = z
+			g.consumers[z] = append(g.consumers[z], conv)
 		}
-		g.consumers[z] = append(g.consumers[z], conv, add)
 		count++
 	}
 	return count, nil

@@ -18,8 +18,8 @@ type Tensor struct {
 // Session is a pool of ONNX Runtime sessions of one model. Run is safe for
 // concurrent use; at most Config.PoolSize runs proceed at once.
 type Session struct {
-	// model names the model in errors; data, when set, is the model itself
-	// and model only its name.
+	// model names the model in errors; data, while the pool is being
+	// opened from memory, is the model itself and model only its name.
 	model   string
 	data    []byte
 	inputs  []string
@@ -88,6 +88,8 @@ func (r *Runtime) newSession(ctx context.Context, modelPath string, data []byte,
 		s.all = append(s.all, sess)
 		s.free <- sess
 	}
+	// The pool is complete; ONNX Runtime keeps its own copy of the model.
+	s.data = nil
 	return s, nil
 }
 
