@@ -123,6 +123,12 @@ write_configs() {
 	consul {
 	  address = "127.0.0.1:$consul_http"
 	}
+	server {
+	  # A two-core machine running the whole cluster and a test suite can
+	  # starve a client for longer than the default 10s grace: its node was
+	  # marked down and every allocation on it lost, once in three CI runs.
+	  heartbeat_grace = "30s"
+	}
 	client {
 	  node_class = "cpu"
 	  meta {
