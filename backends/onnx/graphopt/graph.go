@@ -57,11 +57,9 @@ func Rewrite(model []byte) ([]byte, Stats, error) {
 	}
 	g := newGraph(m.Graph)
 	st := Stats{NodesBefore: len(m.Graph.Node)}
-	var err error
-	if st.ConvAffine, err = g.foldConvAffine(); err != nil {
-		return nil, st, err
-	}
+	st.ConvAffine = g.foldConvAffine()
 	st.HardSwish = g.hardSwish()
+	var err error
 	if st.AffineConv, err = g.foldAffineConv(); err != nil {
 		return nil, st, err
 	}

@@ -45,7 +45,7 @@ func (g *graph) live(n *onnxpb.NodeProto, op string) bool {
 
 // foldConvAffine folds Conv → Mul(a) → Add(b), scalars a and b, into the
 // Conv. The Add is optional.
-func (g *graph) foldConvAffine() (int, error) {
+func (g *graph) foldConvAffine() int {
 	count := 0
 	for _, conv := range g.g.Node {
 		if !g.live(conv, "Conv") || len(conv.Output) != 1 {
@@ -84,7 +84,7 @@ func (g *graph) foldConvAffine() (int, error) {
 		g.kill(mul)
 		count++
 	}
-	return count, nil
+	return count
 }
 
 // hardSwish replaces x·Clip(x+3, 0, 6)/6 with x·HardSigmoid(x; 1/6, ½).

@@ -31,8 +31,6 @@ type Engine struct {
 	batch *batcher[*raster, recResult]
 	// sessions are every session pool opened, for Close.
 	sessions []*ort.Session
-	// rewrites are the graph rewrites applied, by model name.
-	rewrites map[string]graphopt.Stats
 	info     Info
 	stats    stats
 
@@ -147,7 +145,9 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 
 func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
-	det, err := e.session(ctx, detM, cfg.Runtime)
+	// rewrites are the graph rewrites applied, by model name, for Info.
+	rewrites := map[string]*graphopt.Stats{}
+	det, err := e.session(ctx, detM, cfg.Runtime, rewrites)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 		}
 		recRT.IntraOpThreads, recRT.PoolSize = 1, e.cfg.RecSessions
 	}
-	rec, err := e.session(ctx, recM, recRT)
+	rec, err := e.session(ctx, recM, recRT, rewrites)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	e.rec.outputs.New = func() any { return new([]float32) }
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, err := e.session(ctx, clsM, cfg.Runtime)
+		cls, err := e.session(ctx, clsM, cfg.Runtime, rewrites)
 		if err != nil {
 			return err
 		}
@@ -202,18 +202,15 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	}
 	for _, m := range models {
 		e.info.Tasks = append(e.info.Tasks, m.Task)
-		mi := ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256}
-		if st, ok := e.rewrites[m.Name]; ok {
-			mi.Rewrite = &st
-		}
-		e.info.Models = append(e.info.Models, mi)
+		e.info.Models = append(e.info.Models, ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256, Rewrite: rewrites[m.Name]})
 	}
 	return nil
 }
 
 // session opens a session pool of one model, its graph rewritten by
-// graphopt unless Config.NoGraphRewrite.
-func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config) (*ort.Session, error) {
+// graphopt unless Config.NoGraphRewrite; the rewrite's counts go into
+// rewrites.
+func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*graphopt.Stats) (*ort.Session, error) {
 	path := e.man.Path(m.File)
 	var s *ort.Session
 	var err error
@@ -228,10 +225,7 @@ func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config) (
 		if rerr != nil {
 			return nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
 		}
-		if e.rewrites == nil {
-			e.rewrites = map[string]graphopt.Stats{}
-		}
-		e.rewrites[m.Name] = st
+		rewrites[m.Name] = &st
 		s, err = e.rt.NewSessionFromBytes(ctx, path, rw, rt)
 	}
 	if err != nil {

@@ -222,16 +222,26 @@ func (s *Session) RunInto(ctx context.Context, outs []Tensor, inputs ...Tensor) 
 	if len(outs) != len(s.outputs) {
 		return fmt.Errorf("running %q: got %d outputs, model has %d", s.model, len(outs), len(s.outputs))
 	}
-	vals := make([]ort.Value, len(outs))
+	vals, err := values("output", s.outputs, outs)
 	defer destroy(vals)
-	for i, o := range outs {
-		t, err := ort.NewTensor(ort.NewShape(o.Shape...), o.Data)
-		if err != nil {
-			return fmt.Errorf("creating output %q %v: %w", s.outputs[i], o.Shape, err)
-		}
-		vals[i] = t
+	if err != nil {
+		return err
 	}
 	return s.run(ctx, inputs, vals)
+}
+
+// values wraps Go tensors, which ONNX Runtime then reads or writes in
+// place, as kind ("input" or "output") named names.
+func values(kind string, names []string, ts []Tensor) ([]ort.Value, error) {
+	vals := make([]ort.Value, len(ts))
+	for i, t := range ts {
+		v, err := ort.NewTensor(ort.NewShape(t.Shape...), t.Data)
+		if err != nil {
+			return vals, fmt.Errorf("creating %s %q %v: %w", kind, names[i], t.Shape, err)
+		}
+		vals[i] = v
+	}
+	return vals, nil
 }
 
 func destroy(vals []ort.Value) {
@@ -259,14 +269,10 @@ func (s *Session) run(ctx context.Context, inputs []Tensor, outs []ort.Value) er
 	}
 	defer func() { s.free <- sess }()
 
-	ins := make([]ort.Value, len(inputs))
+	ins, err := values("input", s.inputs, inputs)
 	defer destroy(ins)
-	for i, in := range inputs {
-		t, err := ort.NewTensor(ort.NewShape(in.Shape...), in.Data)
-		if err != nil {
-			return fmt.Errorf("creating input %q %v: %w", s.inputs[i], in.Shape, err)
-		}
-		ins[i] = t
+	if err != nil {
+		return err
 	}
 	ro, err := ort.NewRunOptions()
 	if err != nil {
