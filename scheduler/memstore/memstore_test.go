@@ -50,11 +50,22 @@ func TestConformanceBolt(t *testing.T) {
 		mu.Unlock()
 		return s
 	}
-	storetest.Run(t, open, storetest.WithReopen(reopen))
+	storetest.Run(t, open, storetest.WithReopen(reopen), storetest.WithNamedQueues(namedQueue))
 }
 
 func TestConformanceMemoryOnly(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) scheduler.Backend { return openAt(t, "") })
+	storetest.Run(t, func(t *testing.T) scheduler.Backend { return openAt(t, "") }, storetest.WithNamedQueues(namedQueue))
+}
+
+// namedQueue opens an embedded store's named queue for the conformance
+// suite.
+func namedQueue(t *testing.T, b scheduler.Backend, name string) storetest.NamedQueue {
+	t.Helper()
+	q, err := b.(*memstore.Store).Queue(t.Context(), name)
+	if err != nil {
+		t.Fatalf("Queue(%q): %v", name, err)
+	}
+	return q
 }
 
 // TestRestartRequeuesRunning: a job that was running when the process died

@@ -57,7 +57,7 @@ func TestConformance(t *testing.T) {
 		}
 		return open(t, cfg)
 	}
-	storetest.Run(t, openFn, storetest.WithReopen(reopen))
+	storetest.Run(t, openFn, storetest.WithReopen(reopen), storetest.WithNamedQueues(namedQueue))
 }
 
 func TestConfigRejectsBadValues(t *testing.T) {
@@ -79,4 +79,14 @@ func TestConfigRejectsBadValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// namedQueue opens a Redis store's named queue for the conformance suite.
+func namedQueue(t *testing.T, b scheduler.Backend, name string) storetest.NamedQueue {
+	t.Helper()
+	q, err := b.(*redisstore.Store).Queue(t.Context(), name)
+	if err != nil {
+		t.Fatalf("Queue(%q): %v", name, err)
+	}
+	return q
 }

@@ -25,8 +25,9 @@
 //   - FindDedupe judges ExpiresAt by the backend's clock, the one
 //     WithAdvance moves.
 //
-// Hooks: WithReopen (persistence), WithAdvance (fake clock) and WithLeaseTTL
-// (how short a lease the expiry tests use).
+// Hooks: WithReopen (persistence), WithAdvance (fake clock), WithLeaseTTL
+// (how short a lease the expiry tests use) and WithNamedQueues (a worker's
+// own queue of placed jobs).
 package storetest
 
 import (
@@ -80,6 +81,7 @@ type harness struct {
 	reopen  func(t *testing.T, b scheduler.Backend) scheduler.Backend
 	advance func(d time.Duration)
 	ttl     time.Duration
+	named   func(t *testing.T, b scheduler.Backend, name string) NamedQueue
 }
 
 type testCase struct {
@@ -106,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) scheduler.Backend, opts ...Option
 		{"Webhooks", webhookCases},
 		{"Batches", batchCases},
 		{"DeadLetters", deadLetterCases},
+		{"NamedQueues", namedQueueCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
