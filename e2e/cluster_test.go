@@ -27,11 +27,16 @@ type cluster struct {
 }
 
 // freePortRun finds n consecutive free loopback ports, for the cluster's
-// agents, which take their ports from one base.
+// agents, which take their ports from one base. The run lies in
+// 10000-19999, below both Nomad's dynamic port range (20000-32000, where
+// the cluster's own allocations get ports) and Linux's ephemeral range
+// (32768 up, where every outgoing connection on the machine takes one):
+// a port free when checked there can be taken a second later, and once
+// was (CI: gpu-1's Consul agent failed to bind).
 func freePortRun(t *testing.T, n int) int {
 	t.Helper()
 	for range 50 {
-		base := 20000 + rand.IntN(20000)
+		base := 10000 + rand.IntN(10000-n)
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
@@ -61,9 +66,27 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	c := &cluster{t: t, dir: dir, base: freePortRun(t, clusterPorts)}
-	c.env = append(os.Environ(), "DOCSTRANGE_CLUSTER_DIR="+c.dir, "CLUSTER_PORT_BASE="+strconv.Itoa(c.base))
-	out, err := c.script("up")
+	c := &cluster{t: t, dir: dir}
+	var out []byte
+	// A port can still be taken between the check and the agent's bind
+	// (by another process choosing fixed ports); such a start is retried
+	// on a new run of ports rather than failing the test.
+	for attempt := 1; ; attempt++ {
+		c.base = freePortRun(t, clusterPorts)
+		c.env = append(os.Environ(), "DOCSTRANGE_CLUSTER_DIR="+c.dir, "CLUSTER_PORT_BASE="+strconv.Itoa(c.base))
+		out, err = c.script("up")
+		if err == nil || attempt == 3 || !c.logsSay("address already in use") {
+			break
+		}
+		t.Logf("cluster.sh up on ports from %d: a port was taken; retrying on others", c.base)
+		if out, err := c.script("down"); err != nil {
+			t.Logf("cluster.sh down: %v\n%s", err, out)
+		}
+		logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+		for _, l := range logs {
+			os.Remove(l)
+		}
+	}
 	t.Cleanup(func() {
 		if out, err := c.script("down"); err != nil {
 			t.Logf("cluster.sh down: %v\n%s", err, out)
@@ -89,6 +112,17 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatalf("cluster.sh up printed no NOMAD_BIN:\n%s", out)
 	}
 	return c
+}
+
+// logsSay reports whether any agent log of the cluster contains s.
+func (c *cluster) logsSay(s string) bool {
+	logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil && bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *cluster) script(arg string) ([]byte, error) {
