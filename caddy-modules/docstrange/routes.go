@@ -18,6 +18,9 @@ import (
 type Routes struct {
 	mux     *http.ServeMux
 	allowed map[string][]string
+	// app is the app the routes are registered with, whose per-request
+	// match they share; nil until App.RegisterRoutes.
+	app *App
 }
 
 // NewRoutes returns an empty Routes.
@@ -55,9 +58,16 @@ func (rt *Routes) Patterns() []string {
 
 // ServeHTTP routes r, or hands it to next when no pattern matches.
 func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	// Handler only finds the pattern; ServeHTTP matches again because only
-	// it fills the request's path values.
-	_, pattern := rt.mux.Handler(r)
+	// The lookup only finds the pattern; ServeHTTP matches again because
+	// only it fills the request's path values.
+	var pattern string
+	if rt.app != nil {
+		if m := rt.app.match(r); m.rt == rt {
+			pattern = m.pattern
+		}
+	} else {
+		_, pattern = rt.mux.Handler(r)
+	}
 	if pattern == "" {
 		return next.ServeHTTP(w, r)
 	}

@@ -1,0 +1,133 @@
+package docstrange
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+// twoTables is an app with two handler modules' routes, as the docs, tus
+// and jobs modules register theirs, each recording what it served.
+func twoTables(t *testing.T) (*App, *Routes, *Routes, *[]string) {
+	t.Helper()
+	var served []string
+	a, b := NewRoutes(), NewRoutes()
+	a.Handle(http.MethodGet, "/a/{id}", func(w http.ResponseWriter, r *http.Request) {
+		served = append(served, "a:"+r.PathValue("id"))
+	})
+	b.Handle(http.MethodPost, "/b", func(w http.ResponseWriter, r *http.Request) {
+		served = append(served, "b")
+	})
+	app := &App{}
+	app.RegisterRoutes(a)
+	app.RegisterRoutes(b)
+	return app, a, b, &served
+}
+
+// caddyRequest is a request with Caddy's per-request vars, as the server
+// prepares every request before its handlers.
+func caddyRequest(method, target string) *http.Request {
+	r := httptest.NewRequest(method, target, nil)
+	return r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{}))
+}
+
+// serveBoth runs r through both tables in handler order and reports
+// whether it fell through to the next handler.
+func serveBoth(t *testing.T, a, b *Routes, r *http.Request) (*httptest.ResponseRecorder, bool) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	fellThrough := false
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+		fellThrough = true
+		return nil
+	})
+	err := a.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return b.ServeHTTP(w, r, next)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, fellThrough
+}
+
+func TestMatchRouteAndServe(t *testing.T) {
+	for _, withVars := range []bool{true, false} {
+		app, a, b, served := twoTables(t)
+		req := func(method, target string) *http.Request {
+			if withVars {
+				return caddyRequest(method, target)
+			}
+			return httptest.NewRequest(method, target, nil)
+		}
+
+		r := req(http.MethodGet, "/a/7")
+		if m, route, ok := app.MatchRoute(r); !ok || m != http.MethodGet || route != "/a/{id}" {
+			t.Fatalf("vars %v: GET /a/7 matched %q %q %v", withVars, m, route, ok)
+		}
+		if _, fell := serveBoth(t, a, b, r); fell || len(*served) != 1 || (*served)[0] != "a:7" {
+			t.Fatalf("vars %v: GET /a/7 served %v, fell through %v", withVars, *served, fell)
+		}
+		if withVars && caddyhttp.GetVar(r.Context(), VarRoute) != "GET /a/{id}" {
+			t.Fatalf("VarRoute = %v", caddyhttp.GetVar(r.Context(), VarRoute))
+		}
+
+		// The second table serves its own route; the first passes it on.
+		r = req(http.MethodPost, "/b")
+		if _, fell := serveBoth(t, a, b, r); fell || len(*served) != 2 || (*served)[1] != "b" {
+			t.Fatalf("vars %v: POST /b served %v, fell through %v", withVars, *served, fell)
+		}
+
+		// A known path with another method: its table answers 405.
+		r = req(http.MethodPut, "/b")
+		if m, route, ok := app.MatchRoute(r); !ok || m != "" || route != "/b" {
+			t.Fatalf("vars %v: PUT /b matched %q %q %v", withVars, m, route, ok)
+		}
+		w, fell := serveBoth(t, a, b, r)
+		if fell || w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != http.MethodPost {
+			t.Fatalf("vars %v: PUT /b: %d Allow %q, fell through %v", withVars, w.Code, w.Header().Get("Allow"), fell)
+		}
+
+		// No route: both tables hand it on.
+		r = req(http.MethodGet, "/nowhere")
+		if _, _, ok := app.MatchRoute(r); ok {
+			t.Fatalf("vars %v: /nowhere matched", withVars)
+		}
+		if _, fell := serveBoth(t, a, b, r); !fell || len(*served) != 2 {
+			t.Fatalf("vars %v: /nowhere served %v, fell through %v", withVars, *served, fell)
+		}
+	}
+}
+
+// TestRouteMatchedOncePerRequest: the handlers share one match per
+// request, and a request rewritten in between is matched again.
+func TestRouteMatchedOncePerRequest(t *testing.T) {
+	app, a, b, served := twoTables(t)
+	r := caddyRequest(http.MethodGet, "/a/1")
+	first := app.match(r)
+	if first.rt != a || first.pattern != "GET /a/{id}" {
+		t.Fatalf("match = %+v", first)
+	}
+	if again := app.match(r); again != first {
+		t.Fatal("a second handler matched the request again")
+	}
+
+	// A rewrite (path and method) after the first match.
+	r.Method, r.URL.Path = http.MethodPost, "/b"
+	if m := app.match(r); m == first || m.rt != b || m.pattern != "POST /b" {
+		t.Fatalf("after a rewrite: match = %+v", m)
+	}
+	if _, fell := serveBoth(t, a, b, r); fell || len(*served) != 1 || (*served)[0] != "b" {
+		t.Fatalf("rewritten request served %v, fell through %v", *served, fell)
+	}
+
+	// Another app's match (a reload's) is not reused.
+	other, _, _, _ := twoTables(t)
+	r = caddyRequest(http.MethodGet, "/a/2")
+	m := app.match(r)
+	if om := other.match(r); om == m || om.app != other {
+		t.Fatal("a match made for one app was reused by another")
+	}
+}
