@@ -48,6 +48,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
+// The rate headers' canonical forms (textproto.CanonicalMIMEHeaderKey).
+const (
+	hdrLimit     = "Ratelimit-Limit"
+	hdrRemaining = "Ratelimit-Remaining"
+	hdrReset     = "Ratelimit-Reset"
+)
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	ctx := r.Context()
 	id, d := docstrange.IdentityOf(r), docstrange.DecisionOf(r)
@@ -70,10 +77,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return next.ServeHTTP(w, r)
 	}
 	if res.Limit >= 0 {
+		// Set directly under their canonical keys: Header.Set canonicalises
+		// "RateLimit-Limit", allocating, on every request; the bytes on the
+		// wire are the same.
 		hd := w.Header()
-		hd.Set("RateLimit-Limit", strconv.FormatInt(res.Limit, 10))
-		hd.Set("RateLimit-Remaining", strconv.FormatInt(res.Remaining, 10))
-		hd.Set("RateLimit-Reset", strconv.FormatInt(secondsUntil(res.Reset), 10))
+		hd[hdrLimit] = []string{strconv.FormatInt(res.Limit, 10)}
+		hd[hdrRemaining] = []string{strconv.FormatInt(res.Remaining, 10)}
+		hd[hdrReset] = []string{strconv.FormatInt(secondsUntil(res.Reset), 10)}
 	}
 	if res.Reached {
 		h.app.Metrics().Limited(id.Tier, api.CodeRateLimitExceeded)
