@@ -18,6 +18,12 @@ import (
 type Routes struct {
 	mux     *http.ServeMux
 	allowed map[string][]string
+	// patterns holds every pattern registered on mux, with and without
+	// its method: a request whose shared match is one of them is this
+	// table's. By pattern, not by table: Caddy provisions a module once per
+	// server (the HTTP and the HTTPS listener each have their own copy of
+	// the route list), so the app holds copies of each table.
+	patterns map[string]bool
 	// app is the app the routes are registered with, whose per-request
 	// match they share; nil until App.RegisterRoutes.
 	app *App
@@ -25,13 +31,15 @@ type Routes struct {
 
 // NewRoutes returns an empty Routes.
 func NewRoutes() *Routes {
-	return &Routes{mux: http.NewServeMux(), allowed: map[string][]string{}}
+	return &Routes{mux: http.NewServeMux(), allowed: map[string][]string{}, patterns: map[string]bool{}}
 }
 
 // Handle serves method on path, a ServeMux path pattern.
 func (rt *Routes) Handle(method, path string, fn http.HandlerFunc) {
 	rt.mux.HandleFunc(method+" "+path, fn)
+	rt.patterns[method+" "+path] = true
 	if rt.allowed[path] == nil {
+		rt.patterns[path] = true
 		// The method-less pattern ranks below the method ones, so it only
 		// sees the methods no route takes.
 		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +70,7 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// only it fills the request's path values.
 	var pattern string
 	if rt.app != nil {
-		if m := rt.app.match(r); m.rt == rt {
+		if m := rt.app.match(r); m.rt != nil && rt.patterns[m.pattern] {
 			pattern = m.pattern
 		}
 	} else {

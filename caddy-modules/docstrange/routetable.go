@@ -52,8 +52,11 @@ type routeMatch struct {
 	// method and path are what was matched, so that a handler rewriting
 	// the request in between gets a new match rather than a stale one.
 	method, path string
-	rt           *Routes // nil: no registered route has the path
-	pattern      string
+	// rt is the first registered table with a matching pattern; nil when
+	// none has the path. Another copy of it (another server's) serves the
+	// same patterns.
+	rt      *Routes
+	pattern string
 }
 
 const varRouteMatch = "docstrange.route_match"

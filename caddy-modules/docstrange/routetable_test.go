@@ -131,3 +131,47 @@ func TestRouteMatchedOncePerRequest(t *testing.T) {
 		t.Fatal("a match made for one app was reused by another")
 	}
 }
+
+// TestRoutesCopiedPerServer: Caddy provisions a handler module once per
+// server (the HTTP and the HTTPS listener), so the app holds two copies of
+// each table; a request through either copy's server is served by that
+// copy, whichever copy the shared match found first.
+func TestRoutesCopiedPerServer(t *testing.T) {
+	var served []string
+	build := func(name string) *Routes {
+		rt := NewRoutes()
+		rt.Handle(http.MethodGet, "/api/v1/health/ready", func(http.ResponseWriter, *http.Request) {
+			served = append(served, name)
+		})
+		return rt
+	}
+	first, second := build("first"), build("second")
+	app := &App{}
+	app.RegisterRoutes(first)
+	app.RegisterRoutes(second)
+
+	for _, tc := range []struct {
+		rt     *Routes
+		method string
+		want   int
+	}{
+		{first, http.MethodGet, http.StatusOK},
+		{second, http.MethodGet, http.StatusOK},
+		{second, http.MethodPost, http.StatusMethodNotAllowed},
+	} {
+		served = nil
+		r := caddyRequest(tc.method, "/api/v1/health/ready")
+		w := httptest.NewRecorder()
+		fell := false
+		err := tc.rt.ServeHTTP(w, r, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error {
+			fell = true
+			return nil
+		}))
+		if err != nil || fell || w.Code != tc.want {
+			t.Fatalf("%s through one copy: %d, fell through %v, err %v", tc.method, w.Code, fell, err)
+		}
+		if tc.want == http.StatusOK && (len(served) != 1 || (tc.rt == second) != (served[0] == "second")) {
+			t.Fatalf("served by %v", served)
+		}
+	}
+}
