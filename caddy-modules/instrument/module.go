@@ -1,6 +1,15 @@
 // Package instrument is the docstrange_instrument handler: it counts every
 // request and times it by route, method and status into the docstrange
-// app's metric set.
+// app's metric set, and writes the access log.
+//
+// The access log is ours rather than Caddy's (a site's `log` directive).
+// Under the chain benchmark Caddy's cost a third of the edge's capacity
+// (19,400 requests a second without it, 12,000 to 14,600 with it, same
+// machine): it clones every request, encodes it once per configured log
+// (zap's With on a tee), and logs all headers, so keeping API keys out
+// needed its filter encoder on top, which re-wraps every field. This one
+// is a single JSON line of the fields an operator needs, and no headers
+// at all, so no credential can reach it.
 package instrument
 
 import (
@@ -10,6 +19,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 )
@@ -25,6 +36,9 @@ const unmatched = "unmatched"
 // Handler is http.handlers.docstrange_instrument.
 type Handler struct {
 	metrics *docstrange.Metrics
+	// access is the access log, under Caddy's name for one
+	// ("http.log.access"), so log filters written for Caddy's still apply.
+	access *zap.Logger
 }
 
 // CaddyModule implements caddy.Module.
@@ -39,6 +53,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.metrics = app.(*docstrange.App).Metrics()
+	h.access = caddy.Log().Named("http.log.access")
 	return nil
 }
 
@@ -62,8 +77,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if route == "" {
 		route = unmatched
 	}
-	h.metrics.Request(route, r.Method, status, time.Since(start))
+	took := time.Since(start)
+	h.metrics.Request(route, r.Method, status, took)
+	h.logAccess(r, route, status, rec.Size(), took)
 	return err
+}
+
+// logAccess writes one access log line: an error at 5xx, as Caddy's does.
+// The path goes without its query, which may carry a signed URL's token;
+// the caller is named by tenant and tier, never by credential.
+func (h *Handler) logAccess(r *http.Request, route string, status, size int, took time.Duration) {
+	level := zapcore.InfoLevel
+	if status >= 500 {
+		level = zapcore.ErrorLevel
+	}
+	ce := h.access.Check(level, "handled request")
+	if ce == nil {
+		return
+	}
+	ctx := r.Context()
+	str := func(name string) string {
+		v, _ := caddyhttp.GetVar(ctx, name).(string)
+		return v
+	}
+	ce.Write(
+		zap.String("request_id", str(docstrange.VarRequestID)),
+		zap.String("method", r.Method),
+		zap.String("path", r.URL.Path),
+		zap.String("route", route),
+		zap.Int("status", status),
+		zap.Int("size", size),
+		zap.Duration("duration", took),
+		zap.String("client_ip", str(caddyhttp.ClientIPVarKey)),
+		zap.String("tenant", str(docstrange.VarTenant)),
+		zap.String("tier", str(docstrange.VarTier)),
+		zap.String("proto", r.Proto),
+		zap.String("host", r.Host),
+		zap.String("user_agent", r.UserAgent()),
+	)
 }
 
 // Interface guards.
