@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -19,6 +21,22 @@ type Metrics struct {
 	extra      *metrics.Set
 	jobs       queueStats
 	uploadSize *metrics.Counter
+
+	// series holds the request counter and histogram of each route,
+	// method and status seen, so that a request looks its pair up by a
+	// comparable key instead of formatting two metric names.
+	mu     sync.RWMutex
+	series map[seriesKey]requestSeries
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count *metrics.Counter
+	took  *metrics.Histogram
 }
 
 // queueStats reads the backlog behind the queue gauges.
@@ -32,7 +50,7 @@ const statsTimeout = 2 * time.Second
 
 // newMetrics builds the set; ctx bounds the queue reads behind the gauges.
 func newMetrics(ctx context.Context, jobs queueStats) *Metrics {
-	m := &Metrics{set: metrics.NewSet(), jobs: jobs}
+	m := &Metrics{set: metrics.NewSet(), jobs: jobs, series: map[seriesKey]requestSeries{}}
 	m.uploadSize = m.set.NewCounter("docstrange_upload_bytes_total")
 	stat := func(pick func(scheduler.QueueStats) float64) func() float64 {
 		return func() float64 {
@@ -75,10 +93,36 @@ func (m *Metrics) JobAccepted(size int64) {
 	m.uploadSize.Add(int(size))
 }
 
-// Request records one HTTP request.
+// Request records one HTTP request. A method outside RFC 9110's is
+// counted as "other": HTTP lets a client send any token as its method,
+// and each would otherwise be a new series for as long as the edge runs.
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
-	m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_http_requests_total{route=%q,method=%q,status="%d"}`, route, method, status)).Inc()
-	m.set.GetOrCreateHistogram(fmt.Sprintf(`docstrange_http_request_duration_seconds{route=%q,method=%q,status="%d"}`, route, method, status)).Update(d.Seconds())
+	k := seriesKey{route: route, method: metricMethod(method), status: status}
+	m.mu.RLock()
+	s, ok := m.series[k]
+	m.mu.RUnlock()
+	if !ok {
+		s = requestSeries{
+			count: m.set.GetOrCreateCounter(fmt.Sprintf(`docstrange_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status)),
+			took:  m.set.GetOrCreateHistogram(fmt.Sprintf(`docstrange_http_request_duration_seconds{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status)),
+		}
+		m.mu.Lock()
+		m.series[k] = s
+		m.mu.Unlock()
+	}
+	s.count.Inc()
+	s.took.Update(d.Seconds())
+}
+
+// metricMethod is method as a metric label: itself when RFC 9110 defines
+// it (or PATCH), else "other".
+func metricMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // WritePrometheus writes the set and the process metrics.
