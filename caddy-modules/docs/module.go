@@ -61,8 +61,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	// The app's route table then knows these routes too: authz would
 	// find them should the handler ever sit behind it, and the
 	// documentation checks compare the table with the document.
-	app.(*docstrange.App).RegisterRoutes(h.routes)
-	return nil
+	return app.(*docstrange.App).RegisterRoutes(h.routes)
 }
 
 func (h *Handler) buildRoutes() *docstrange.Routes {

@@ -70,7 +70,7 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// only it fills the request's path values.
 	var pattern string
 	if rt.app != nil {
-		if m := rt.app.match(r); m.rt != nil && rt.patterns[m.pattern] {
+		if m := rt.app.match(r); rt.patterns[m.pattern] {
 			pattern = m.pattern
 		}
 	} else {

@@ -1,6 +1,7 @@
 package docstrange
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -16,15 +17,54 @@ import (
 type routeTable struct {
 	mu   sync.RWMutex
 	list []*Routes
+	// index is one ServeMux over every table's patterns, each once (the
+	// tables have a copy per server), so that a request is matched with
+	// one lookup. Looking in each table in turn cost a miss in the others,
+	// and a ServeMux miss is its dearest case: it lists the path's other
+	// methods for a 405.
+	index   *http.ServeMux
+	indexed map[string]bool
 }
 
 // RegisterRoutes adds a handler module's routes. Modules call it from
-// Provision; a config reload provisions a new app with a fresh table.
-func (a *App) RegisterRoutes(rt *Routes) {
+// Provision; a config reload provisions a new app with a fresh table. It
+// fails when a pattern conflicts with another module's (the standard
+// library's ServeMux rules), which would leave one of them unreachable.
+func (a *App) RegisterRoutes(rt *Routes) error {
 	a.routes.mu.Lock()
+	defer a.routes.mu.Unlock()
+	if a.routes.index == nil {
+		a.routes.index, a.routes.indexed = http.NewServeMux(), map[string]bool{}
+	}
+	patterns := make([]string, 0, len(rt.patterns))
+	for p := range rt.patterns {
+		if !a.routes.indexed[p] {
+			patterns = append(patterns, p)
+		}
+	}
+	sort.Strings(patterns)
+	for _, p := range patterns {
+		if err := handleChecked(a.routes.index, p); err != nil {
+			return err
+		}
+		a.routes.indexed[p] = true
+	}
 	a.routes.list = append(a.routes.list, rt)
 	rt.app = a
-	a.routes.mu.Unlock()
+	return nil
+}
+
+// handleChecked registers pattern on mux, turning ServeMux's panic on a
+// conflicting pattern into an error. The handler is never called: the
+// index only finds patterns.
+func handleChecked(mux *http.ServeMux, pattern string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("route %q: %v", pattern, v)
+		}
+	}()
+	mux.Handle(pattern, http.NotFoundHandler())
+	return nil
 }
 
 // MatchRoute finds the route r will be served by. ok is false when no
@@ -32,7 +72,7 @@ func (a *App) RegisterRoutes(rt *Routes) {
 // take returns ok with an empty method: its handler answers 405.
 func (a *App) MatchRoute(r *http.Request) (method, route string, ok bool) {
 	m := a.match(r)
-	if m.rt == nil {
+	if m.pattern == "" {
 		return "", "", false
 	}
 	if m, path, found := strings.Cut(m.pattern, " "); found {
@@ -43,19 +83,15 @@ func (a *App) MatchRoute(r *http.Request) (method, route string, ok bool) {
 
 // routeMatch is the registered route a request belongs to, kept in the
 // request's Caddy vars: the docs, authz, tus and jobs handlers each need
-// it, and each ServeMux lookup allocates, a miss most (it also looks for
-// a redirect and for other methods). Matched afresh per handler, a job API
-// request took seven lookups; the edge's CPU profile under load had them
-// at 4% of its time, half of what the auth chain costs.
+// it. Matched afresh per handler, in each table, a job API request took
+// seven ServeMux lookups; the edge's CPU profile under load had them at
+// 4% of its time, half of what the auth chain costs.
 type routeMatch struct {
 	app *App
 	// method and path are what was matched, so that a handler rewriting
 	// the request in between gets a new match rather than a stale one.
 	method, path string
-	// rt is the first registered table with a matching pattern; nil when
-	// none has the path. Another copy of it (another server's) serves the
-	// same patterns.
-	rt      *Routes
+	// pattern is the matching pattern, "" when no table has the path.
 	pattern string
 }
 
@@ -69,11 +105,8 @@ func (a *App) match(r *http.Request) *routeMatch {
 	}
 	m := &routeMatch{app: a, method: r.Method, path: r.URL.Path}
 	a.routes.mu.RLock()
-	for _, rt := range a.routes.list {
-		if _, pattern := rt.mux.Handler(r); pattern != "" {
-			m.rt, m.pattern = rt, pattern
-			break
-		}
+	if a.routes.index != nil {
+		_, m.pattern = a.routes.index.Handler(r)
 	}
 	a.routes.mu.RUnlock()
 	caddyhttp.SetVar(r.Context(), varRouteMatch, m)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -22,8 +23,11 @@ func twoTables(t *testing.T) (*App, *Routes, *Routes, *[]string) {
 		served = append(served, "b")
 	})
 	app := &App{}
-	app.RegisterRoutes(a)
-	app.RegisterRoutes(b)
+	for _, rt := range []*Routes{a, b} {
+		if err := app.RegisterRoutes(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return app, a, b, &served
 }
 
@@ -107,7 +111,7 @@ func TestRouteMatchedOncePerRequest(t *testing.T) {
 	app, a, b, served := twoTables(t)
 	r := caddyRequest(http.MethodGet, "/a/1")
 	first := app.match(r)
-	if first.rt != a || first.pattern != "GET /a/{id}" {
+	if first.pattern != "GET /a/{id}" {
 		t.Fatalf("match = %+v", first)
 	}
 	if again := app.match(r); again != first {
@@ -116,7 +120,7 @@ func TestRouteMatchedOncePerRequest(t *testing.T) {
 
 	// A rewrite (path and method) after the first match.
 	r.Method, r.URL.Path = http.MethodPost, "/b"
-	if m := app.match(r); m == first || m.rt != b || m.pattern != "POST /b" {
+	if m := app.match(r); m == first || m.pattern != "POST /b" {
 		t.Fatalf("after a rewrite: match = %+v", m)
 	}
 	if _, fell := serveBoth(t, a, b, r); fell || len(*served) != 1 || (*served)[0] != "b" {
@@ -147,8 +151,11 @@ func TestRoutesCopiedPerServer(t *testing.T) {
 	}
 	first, second := build("first"), build("second")
 	app := &App{}
-	app.RegisterRoutes(first)
-	app.RegisterRoutes(second)
+	for _, rt := range []*Routes{first, second} {
+		if err := app.RegisterRoutes(rt); err != nil {
+			t.Fatalf("a second copy of a table: %v", err)
+		}
+	}
 
 	for _, tc := range []struct {
 		rt     *Routes
@@ -173,5 +180,25 @@ func TestRoutesCopiedPerServer(t *testing.T) {
 		if tc.want == http.StatusOK && (len(served) != 1 || (tc.rt == second) != (served[0] == "second")) {
 			t.Fatalf("served by %v", served)
 		}
+	}
+}
+
+// TestRegisterRoutesConflict: two modules claiming the same requests is a
+// provisioning error, not a panic and not one of them silently unreachable.
+func TestRegisterRoutesConflict(t *testing.T) {
+	a, b := NewRoutes(), NewRoutes()
+	a.Handle(http.MethodGet, "/x/{id}", func(http.ResponseWriter, *http.Request) {})
+	b.Handle(http.MethodGet, "/x/{name}", func(http.ResponseWriter, *http.Request) {})
+	app := &App{}
+	if err := app.RegisterRoutes(a); err != nil {
+		t.Fatal(err)
+	}
+	err := app.RegisterRoutes(b)
+	if err == nil || !strings.Contains(err.Error(), "/x/{name}") {
+		t.Fatalf("conflicting tables registered: %v", err)
+	}
+	// The first table still serves.
+	if _, route, ok := app.MatchRoute(caddyRequest(http.MethodGet, "/x/1")); !ok || route != "/x/{id}" {
+		t.Fatalf("after the conflict: %q %v", route, ok)
 	}
 }

@@ -60,8 +60,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.SSEKeepAlive = caddy.Duration(DefaultSSEKeepAlive)
 	}
 	h.routes = h.buildRoutes()
-	h.app.RegisterRoutes(h.routes)
-	return nil
+	return h.app.RegisterRoutes(h.routes)
 }
 
 // Validate implements caddy.Validator.

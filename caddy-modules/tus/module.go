@@ -105,8 +105,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.routes.Handle(http.MethodHead, "/api/v1/uploads/{id}", h.owned)
 	h.routes.Handle(http.MethodPatch, "/api/v1/uploads/{id}", h.owned)
 	h.routes.Handle(http.MethodDelete, "/api/v1/uploads/{id}", h.owned)
-	h.app.RegisterRoutes(h.routes)
-	return nil
+	return h.app.RegisterRoutes(h.routes)
 }
 
 // Validate implements caddy.Validator.
