@@ -18,12 +18,6 @@ import (
 type Routes struct {
 	mux     *http.ServeMux
 	allowed map[string][]string
-	// patterns holds every pattern registered on mux, with and without
-	// its method: a request whose shared match is one of them is this
-	// table's. By pattern, not by table: Caddy provisions a module once per
-	// server (the HTTP and the HTTPS listener each have their own copy of
-	// the route list), so the app holds copies of each table.
-	patterns map[string]bool
 	// app is the app the routes are registered with, whose per-request
 	// match they share; nil until App.RegisterRoutes.
 	app *App
@@ -31,15 +25,13 @@ type Routes struct {
 
 // NewRoutes returns an empty Routes.
 func NewRoutes() *Routes {
-	return &Routes{mux: http.NewServeMux(), allowed: map[string][]string{}, patterns: map[string]bool{}}
+	return &Routes{mux: http.NewServeMux(), allowed: map[string][]string{}}
 }
 
 // Handle serves method on path, a ServeMux path pattern.
 func (rt *Routes) Handle(method, path string, fn http.HandlerFunc) {
 	rt.mux.HandleFunc(method+" "+path, fn)
-	rt.patterns[method+" "+path] = true
 	if rt.allowed[path] == nil {
-		rt.patterns[path] = true
 		// The method-less pattern ranks below the method ones, so it only
 		// sees the methods no route takes.
 		rt.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +62,12 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	// only it fills the request's path values.
 	var pattern string
 	if rt.app != nil {
-		if m := rt.app.match(r); rt.patterns[m.pattern] {
+		// The request is this table's when the matched pattern's path is
+		// one of its own. By path, not by table: Caddy provisions a module
+		// once per server (the HTTP and the HTTPS listener each have their
+		// own copy of the route list), so the app holds copies of each
+		// table.
+		if m := rt.app.match(r); m.pattern != "" && rt.allowed[patternPath(m.pattern)] != nil {
 			pattern = m.pattern
 		}
 	} else {
@@ -82,4 +79,22 @@ func (rt *Routes) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	caddyhttp.SetVar(r.Context(), VarRoute, pattern)
 	rt.mux.ServeHTTP(w, r)
 	return nil
+}
+
+// patternPath is the path of a "METHOD /path" or "/path" pattern.
+func patternPath(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
+}
+
+// allPatterns lists every pattern registered on the mux: each path with
+// each of its methods, and alone.
+func (rt *Routes) allPatterns() []string {
+	out := rt.Patterns()
+	for path := range rt.allowed {
+		out = append(out, path)
+	}
+	return out
 }

@@ -36,14 +36,10 @@ func (a *App) RegisterRoutes(rt *Routes) error {
 	if a.routes.index == nil {
 		a.routes.index, a.routes.indexed = http.NewServeMux(), map[string]bool{}
 	}
-	patterns := make([]string, 0, len(rt.patterns))
-	for p := range rt.patterns {
-		if !a.routes.indexed[p] {
-			patterns = append(patterns, p)
+	for _, p := range rt.allPatterns() {
+		if a.routes.indexed[p] {
+			continue
 		}
-	}
-	sort.Strings(patterns)
-	for _, p := range patterns {
 		if err := handleChecked(a.routes.index, p); err != nil {
 			return err
 		}
