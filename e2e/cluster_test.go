@@ -82,9 +82,9 @@ func startCluster(t *testing.T) *cluster {
 		if out, err := c.script("down"); err != nil {
 			t.Logf("cluster.sh down: %v\n%s", err, out)
 		}
-		logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
-		for _, l := range logs {
-			os.Remove(l)
+		// So that the next attempt's failure shows its own logs only.
+		for name := range c.agentLogs() {
+			os.Remove(name)
 		}
 	}
 	t.Cleanup(func() {
@@ -93,10 +93,8 @@ func startCluster(t *testing.T) *cluster {
 		}
 	})
 	if err != nil {
-		logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
-		for _, l := range logs {
-			b, _ := os.ReadFile(l)
-			t.Logf("%s:\n%s", l, tail(string(b), 3000))
+		for name, text := range c.agentLogs() {
+			t.Logf("%s:\n%s", name, tail(text, 3000))
 		}
 		t.Fatalf("cluster.sh up: %v\n%s", err, out)
 	}
@@ -114,11 +112,21 @@ func startCluster(t *testing.T) *cluster {
 	return c
 }
 
+// agentLogs reads the cluster's agent logs, by path.
+func (c *cluster) agentLogs() map[string]string {
+	paths, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
+	logs := make(map[string]string, len(paths))
+	for _, p := range paths {
+		b, _ := os.ReadFile(p)
+		logs[p] = string(b)
+	}
+	return logs
+}
+
 // logsSay reports whether any agent log of the cluster contains s.
 func (c *cluster) logsSay(s string) bool {
-	logs, _ := filepath.Glob(filepath.Join(c.dir, "*.log"))
-	for _, l := range logs {
-		if b, err := os.ReadFile(l); err == nil && bytes.Contains(b, []byte(s)) {
+	for _, text := range c.agentLogs() {
+		if strings.Contains(text, s) {
 			return true
 		}
 	}
