@@ -197,20 +197,37 @@ func (s *Session) Outputs() []string { return s.outputs }
 // session returns at once; cancelling it during the run asks ONNX Runtime to
 // terminate the run.
 func (s *Session) Run(ctx context.Context, inputs ...Tensor) ([]Tensor, error) {
+	res := make([]Tensor, len(s.outputs))
+	err := s.Visit(ctx, func(i int, t Tensor) error {
+		res[i] = Tensor{Shape: t.Shape, Data: append([]float32(nil), t.Data...)}
+		return nil
+	}, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Visit is Run that hands each output to fn, in order, where ONNX Runtime
+// left it instead of copying it: t.Data is valid only during the call. A
+// calibration run that reads a range off a hundred intermediate tensors
+// should not copy them. An error from fn stops the visit and is returned.
+func (s *Session) Visit(ctx context.Context, fn func(i int, t Tensor) error, inputs ...Tensor) error {
 	outs := make([]ort.Value, len(s.outputs))
 	defer destroy(outs)
 	if err := s.run(ctx, inputs, outs); err != nil {
-		return nil, err
+		return err
 	}
-	res := make([]Tensor, len(outs))
 	for i, v := range outs {
 		t, ok := v.(*ort.Tensor[float32])
 		if !ok {
-			return nil, fmt.Errorf("reading output %q: %w", s.outputs[i], ErrNotFloat32)
+			return fmt.Errorf("reading output %q: %w", s.outputs[i], ErrNotFloat32)
 		}
-		res[i] = Tensor{Shape: t.GetShape().Clone(), Data: append([]float32(nil), t.GetData()...)}
+		if err := fn(i, Tensor{Shape: t.GetShape().Clone(), Data: t.GetData()}); err != nil {
+			return err
+		}
 	}
-	return res, nil
+	return nil
 }
 
 // RunInto is Run with the outputs written into outs, one per model output
