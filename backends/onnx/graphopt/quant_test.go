@@ -1,0 +1,179 @@
+package graphopt
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/docstrange/mesh/backends/onnx/internal/onnxpb"
+)
+
+// calibrate runs the calibration model of prepared on n random inputs of
+// shape dims and returns every reported tensor's range.
+func calibrate(t *testing.T, prepared []byte, dims []int64, n int) map[string]Range {
+	t.Helper()
+	cal, names, err := Calibration(prepared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ortOnce(t)
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(cal, []string{"x"}, names, nil)
+	if err != nil {
+		t.Fatalf("calibration session: %v", err)
+	}
+	defer sess.Destroy()
+	ranges := map[string]Range{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range n {
+		x := make([]float32, dims[0]*dims[1]*dims[2]*dims[3])
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 2)
+		}
+		tx, err := ort.NewTensor(ort.NewShape(dims...), x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := make([]ort.Value, len(names))
+		if err := sess.Run([]ort.Value{tx}, outs); err != nil {
+			t.Fatalf("calibration run: %v", err)
+		}
+		for i, o := range outs {
+			r, ok := ranges[names[i]]
+			if !ok {
+				r = EmptyRange()
+			}
+			ranges[names[i]] = r.Widen(o.(*ort.Tensor[float32]).GetData())
+			_ = o.Destroy()
+		}
+		_ = tx.Destroy()
+	}
+	return ranges
+}
+
+// TestQuantizeLCNet quantizes the PP-LCNet-shaped model: every conv gets
+// int8 weights, every hard-swish's HardSigmoid becomes a quantized Add,
+// every Q/DQ node is ONNX Runtime's, and the outputs stay close to the
+// float model's.
+func TestQuantizeLCNet(t *testing.T) {
+	model := lcnetModel(t)
+	prepared, err := Prepare(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := []int64{1, 3, 12, 20}
+	q, st, err := Quantize(prepared, calibrate(t, prepared, dims, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Convs != 5 || st.HardSigmoids != 3 || st.Tensors == 0 {
+		t.Errorf("stats %+v, want 5 convs and 3 hard sigmoids", st)
+	}
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(q, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range m.OpsetImport {
+		if o.Domain == "" && o.Version < 10 {
+			t.Errorf("default opset %d, want at least 10 for QLinearConv", o.Version)
+		}
+	}
+	ops := map[string]int{}
+	for _, n := range m.Graph.Node {
+		ops[n.OpType]++
+		if (n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear") && n.Domain != msDomain {
+			t.Errorf("%s %q in domain %q, want %s", n.OpType, n.Name, n.Domain, msDomain)
+		}
+	}
+	if ops["HardSigmoid"] != 0 || ops["QuantizeLinear"] == 0 || ops["DequantizeLinear"] == 0 {
+		t.Errorf("ops %v: want no HardSigmoid and Q/DQ pairs", ops)
+	}
+
+	// The quantized model against the float one on a fresh input: 8-bit
+	// steps, not exact, but close next to the output's own spread.
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := make([]float32, 3*12*20)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 2)
+	}
+	want, _ := run(t, model, "x", "y", dims, x)
+	got, _ := run(t, q, "x", "y", dims, x)
+	var diff, spread float64
+	for i := range want {
+		diff += math.Abs(float64(got[i] - want[i]))
+		spread += math.Abs(float64(want[i]))
+	}
+	if rel := diff / spread; rel > 0.05 || rel == 0 {
+		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
+	} else {
+		t.Logf("quantized outputs differ by %.2f%% of their mean size", 100*rel)
+	}
+}
+
+func TestQuantizeNeedsEveryRange(t *testing.T) {
+	prepared, err := Prepare(lcnetModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges := calibrate(t, prepared, []int64{1, 3, 12, 20}, 1)
+	for name := range ranges {
+		delete(ranges, name)
+		break
+	}
+	if _, _, err := Quantize(prepared, ranges); err == nil || !strings.Contains(err.Error(), "no calibrated range") {
+		t.Errorf("a missing range: %v, want an error naming it", err)
+	}
+	if _, _, err := Quantize([]byte("not a model"), nil); err == nil {
+		t.Error("garbage: want an error")
+	}
+	if _, _, err := Calibration([]byte("not a model")); err == nil {
+		t.Error("garbage: want an error")
+	}
+}
+
+// TestPrepareFoldsBatchNorm: Conv → BatchNormalization becomes one Conv
+// with the same outputs.
+func TestPrepareFoldsBatchNorm(t *testing.T) {
+	b := &builder{rng: rand.New(rand.NewPCG(9, 10))}
+	y := b.conv("x", 3, 4, 3, 1, 1)
+	pos := func(n int) []float32 {
+		v := b.random(n)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i]))) + 0.1
+		}
+		return v
+	}
+	bn := b.op("BatchNormalization", []*onnxpb.AttributeProto{{Name: "epsilon", Type: onnxpb.AttributeProto_FLOAT, F: 1e-5}},
+		y, b.constant([]int64{4}, pos(4)), b.constant([]int64{4}, b.random(4)), b.constant([]int64{4}, b.random(4)), b.constant([]int64{4}, pos(4)))
+	m := &onnxpb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 9}},
+		Graph: &onnxpb.GraphProto{
+			Name:   "bn",
+			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{bn}, Output: []string{"y"}}),
+			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 6, 7)},
+			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 6, 7)},
+		},
+	}
+	model, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := Prepare(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pm onnxpb.ModelProto
+	if err := proto.Unmarshal(prepared, &pm); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range pm.Graph.Node {
+		if n.OpType == "BatchNormalization" {
+			t.Errorf("BatchNormalization %q left after Prepare", n.Name)
+		}
+	}
+	sameOutputs(t, model, prepared, []int64{1, 3, 6, 7})
+}
