@@ -104,6 +104,11 @@ type ModelInfo struct {
 	// Rewrite counts the graph rewrites applied at load; nil when the
 	// model was loaded as it is.
 	Rewrite *graphopt.Stats `json:"rewrite,omitempty"`
+	// Precision is the arithmetic the model runs in: "int8" for a
+	// recogniser quantized at load, else "fp32".
+	Precision string `json:"precision,omitempty"`
+	// Quantized describes the int8 rewrite; nil for a float model.
+	Quantized *graphopt.QuantStats `json:"quantized,omitempty"`
 }
 
 // NewEngine loads and verifies the manifest in cfg.ModelDir, opens the ONNX
@@ -146,8 +151,8 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
 	// rewrites are the graph rewrites applied, by model name, for Info.
-	rewrites := map[string]*graphopt.Stats{}
-	det, err := e.session(ctx, detM, cfg.Runtime, rewrites)
+	rewrites := map[string]*ModelInfo{}
+	det, err := e.session(ctx, detM, cfg.Runtime, rewrites, false)
 	if err != nil {
 		return err
 	}
@@ -165,7 +170,11 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 		}
 		recRT.IntraOpThreads, recRT.PoolSize = 1, e.cfg.RecSessions
 	}
-	rec, err := e.session(ctx, recM, recRT, rewrites)
+	// On CPU the recogniser runs in int8 unless told otherwise; GPU
+	// providers keep the float model, and so does no_graph_rewrite, since
+	// quantizing is a rewrite.
+	int8 := cfg.RecPrecision == PrecisionInt8 && !cfg.NoGraphRewrite && det.Report().Active == ort.ProviderCPU
+	rec, err := e.session(ctx, recM, recRT, rewrites, int8)
 	if err != nil {
 		return err
 	}
@@ -177,7 +186,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	e.rec.outputs.New = func() any { return new([]float32) }
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, err := e.session(ctx, clsM, cfg.Runtime, rewrites)
+		cls, err := e.session(ctx, clsM, cfg.Runtime, rewrites, false)
 		if err != nil {
 			return err
 		}
@@ -202,15 +211,19 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	}
 	for _, m := range models {
 		e.info.Tasks = append(e.info.Tasks, m.Task)
-		e.info.Models = append(e.info.Models, ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256, Rewrite: rewrites[m.Name]})
+		mi := ModelInfo{Name: m.Name, Version: m.Version, Task: m.Task, SHA256: m.SHA256, Precision: PrecisionFP32}
+		if r := rewrites[m.Name]; r != nil {
+			mi.Rewrite, mi.Precision, mi.Quantized = r.Rewrite, r.Precision, r.Quantized
+		}
+		e.info.Models = append(e.info.Models, mi)
 	}
 	return nil
 }
 
 // session opens a session pool of one model, its graph rewritten by
-// graphopt unless Config.NoGraphRewrite; the rewrite's counts go into
-// rewrites.
-func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*graphopt.Stats) (*ort.Session, error) {
+// graphopt unless Config.NoGraphRewrite, or quantized to int8 when int8 is
+// set; what was done goes into rewrites.
+func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*ModelInfo, int8 bool) (*ort.Session, error) {
 	path := e.man.Path(m.File)
 	var s *ort.Session
 	var err error
@@ -221,12 +234,23 @@ func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, r
 		if data, err = os.ReadFile(path); err != nil {
 			return nil, fmt.Errorf("loading model %q: %w", m.Name, err)
 		}
-		rw, st, rerr := graphopt.Rewrite(data)
-		if rerr != nil {
-			return nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
+		info := &ModelInfo{Precision: PrecisionFP32}
+		var model []byte
+		if int8 {
+			q, st, qerr := e.quantizeRecognizer(ctx, m, data, rt)
+			if qerr != nil {
+				return nil, qerr
+			}
+			model, info.Precision, info.Quantized = q, PrecisionInt8, &st
+		} else {
+			rw, st, rerr := graphopt.Rewrite(data)
+			if rerr != nil {
+				return nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
+			}
+			model, info.Rewrite = rw, &st
 		}
-		rewrites[m.Name] = &st
-		s, err = e.rt.NewSessionFromBytes(ctx, path, rw, rt)
+		rewrites[m.Name] = info
+		s, err = e.rt.NewSessionFromBytes(ctx, path, model, rt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading model %q: %w", m.Name, err)

@@ -1,15 +1,21 @@
 package ocr
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/docstrange/mesh/backends/onnx/graphopt"
 	"github.com/docstrange/mesh/backends/onnx/ort"
 
 	"github.com/docstrange/mesh/backends/onnx/internal/modeltest"
@@ -160,8 +166,12 @@ func TestGraphRewrite(t *testing.T) {
 			switch {
 			case raw && m.Rewrite != nil:
 				t.Errorf("no_graph_rewrite: model %s reports rewrites %+v", m.Name, m.Rewrite)
-			case !raw && m.Task != manifest.TaskClassify && (m.Rewrite == nil || m.Rewrite.HardSwish == 0):
+			case raw && m.Precision != PrecisionFP32:
+				t.Errorf("no_graph_rewrite: model %s runs in %s, want fp32", m.Name, m.Precision)
+			case !raw && m.Task == manifest.TaskDetect && (m.Rewrite == nil || m.Rewrite.HardSwish == 0):
 				t.Errorf("model %s: rewrite %+v, want hard-swish rewrites", m.Name, m.Rewrite)
+			case !raw && m.Task == manifest.TaskRecognize && (m.Precision != PrecisionInt8 || m.Quantized == nil || m.Quantized.Convs == 0):
+				t.Errorf("model %s: precision %s, quantized %+v; want int8 by default on CPU", m.Name, m.Precision, m.Quantized)
 			}
 		}
 		res, err := e.Recognize(t.Context(), img, Options{})
@@ -173,7 +183,8 @@ func TestGraphRewrite(t *testing.T) {
 			t.Errorf("no_graph_rewrite=%v: CER %.2f%%:\n%s", raw, 100*c, texts[raw])
 		}
 	}
-	// Float rounding may flip a near tie on another CPU; nothing more.
+	// Float rounding, and the default int8 recogniser's steps, may flip a
+	// near tie; nothing more.
 	if d := cer(texts[false], texts[true]); d > 0.005 {
 		t.Errorf("rewritten and original graphs differ by %.2f%%: rewritten read\n%s\nthe original\n%s", 100*d, texts[false], texts[true])
 	}
@@ -265,5 +276,87 @@ func TestRecognizeCancelled(t *testing.T) {
 	}
 	if late := time.Since(start) - 1500*time.Millisecond; late > 500*time.Millisecond {
 		t.Fatalf("returned %v after the deadline", late)
+	}
+}
+
+// TestRecPrecision reads one page with the int8 and the fp32 recogniser:
+// the same text up to a near tie, Info says which ran, the int8 engine
+// keeps its measured ranges in the model folder and a later load reads
+// them back (a damaged file is measured again), and an unknown precision is
+// refused.
+func TestRecPrecision(t *testing.T) {
+	src := modeltest.Manifest(t)
+	dir := t.TempDir()
+	ents, err := os.ReadDir(src.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range ents {
+		if !strings.HasPrefix(ent.Name(), "calibration-") {
+			if err := os.Symlink(filepath.Join(src.Dir, ent.Name()), filepath.Join(dir, ent.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	img, want := page(t, 620, 18)
+	read := func(prec string) (string, ModelInfo) {
+		t.Helper()
+		e, err := NewEngine(t.Context(), Config{ModelDir: dir, RecPrecision: prec})
+		if err != nil {
+			t.Fatalf("rec_precision %q: %v", prec, err)
+		}
+		defer e.Close()
+		res, err := e.Recognize(t.Context(), img, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := joined(res)
+		if c := cer(text, want); c > 0.01 {
+			t.Errorf("rec_precision %q: CER %.2f%%:\n%s", prec, 100*c, text)
+		}
+		return text, e.Info().Models[1]
+	}
+	f32, info := read(PrecisionFP32)
+	if info.Precision != PrecisionFP32 || info.Quantized != nil {
+		t.Errorf("fp32: info %+v", info)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "calibration-*.json")); len(m) != 0 {
+		t.Errorf("fp32 wrote %v", m)
+	}
+	i8, info := read(PrecisionInt8)
+	if info.Precision != PrecisionInt8 || info.Quantized == nil || info.Quantized.Convs == 0 || info.Quantized.HardSigmoids == 0 {
+		t.Errorf("int8: info %+v, quantized %+v", info, info.Quantized)
+	}
+	if d := cer(i8, f32); d > 0.005 {
+		t.Errorf("int8 and fp32 differ by %.2f%%: int8 read\n%s\nfp32\n%s", 100*d, i8, f32)
+	}
+	cache, _ := filepath.Glob(filepath.Join(dir, "calibration-*.json"))
+	if len(cache) != 1 {
+		t.Fatalf("calibration files %v, want one", cache)
+	}
+	b, err := os.ReadFile(cache[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ranges map[string]graphopt.Range
+	if err := json.Unmarshal(b, &ranges); err != nil || len(ranges) == 0 {
+		t.Fatalf("calibration file: %v, %d ranges", err, len(ranges))
+	}
+	// Read back: the same ranges give the same text.
+	if again, _ := read(PrecisionInt8); again != i8 {
+		t.Errorf("int8 from cached ranges read\n%s\nfirst load\n%s", again, i8)
+	}
+	// A damaged file is measured again and rewritten.
+	if err := os.WriteFile(cache[0], []byte("{\"x\": "), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := read(PrecisionInt8); again != i8 {
+		t.Errorf("int8 after a damaged cache read\n%s\nfirst load\n%s", again, i8)
+	}
+	if b2, _ := os.ReadFile(cache[0]); !bytes.Equal(b2, b) {
+		t.Errorf("damaged calibration file not rewritten with the same ranges")
+	}
+	if _, err := NewEngine(t.Context(), Config{ModelDir: dir, RecPrecision: "fp16"}); err == nil || !strings.Contains(err.Error(), "rec_precision") {
+		t.Errorf("rec_precision fp16: %v, want a validation error", err)
 	}
 }
