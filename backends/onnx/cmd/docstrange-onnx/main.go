@@ -14,6 +14,7 @@
 //	DOCSTRANGE_ONNX_BATCH_WAIT  recognition batch wait (default 5ms)
 //	DOCSTRANGE_ONNX_GRAPH_REWRITE  0 to load the models without graphopt's rewrite
 //	DOCSTRANGE_ONNX_REC_SESSIONS   one-thread recognition sessions on CPU (default: pool × threads)
+//	DOCSTRANGE_ONNX_REC_PRECISION  int8 | fp32: the recogniser's arithmetic on CPU (default int8)
 package main
 
 import (
@@ -88,6 +89,7 @@ func configFromEnv() (ocr.Config, error) {
 	cfg.Runtime.Provider = os.Getenv("DOCSTRANGE_ONNX_PROVIDER")
 	cfg.Runtime.TensorRTFP16 = os.Getenv("DOCSTRANGE_ONNX_TRT_FP16") == "1"
 	cfg.Runtime.TensorRTEngineCacheDir = os.Getenv("DOCSTRANGE_ONNX_TRT_CACHE")
+	cfg.RecPrecision = os.Getenv("DOCSTRANGE_ONNX_REC_PRECISION")
 	ints := []struct {
 		env string
 		dst *int
