@@ -121,4 +121,9 @@ type Options struct {
 	// AngleClassifier runs the orientation classifier for this call even
 	// when Config.AngleClassifier is off.
 	AngleClassifier bool `json:"angle_classifier,omitempty"`
+	// Charset narrows the characters the recogniser may read: CharsetAll
+	// (default, also "") or CharsetLatin, for text in Latin-script languages, which
+	// is faster and never reads a CJK look-alike. Info.Charsets lists those
+	// the engine has.
+	Charset string `json:"charset,omitempty"`
 }

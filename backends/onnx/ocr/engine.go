@@ -29,6 +29,11 @@ type Engine struct {
 	cls   *classifier
 	rec   *recognizer
 	batch *batcher[*raster, recResult]
+	// recLatin and batchLatin read Latin-script text with the dictionary
+	// cut to the Latin classes (Options.Charset); nil when the model's
+	// head cannot be cut.
+	recLatin   *recognizer
+	batchLatin *batcher[*raster, recResult]
 	// sessions are every session pool opened, for Close.
 	sessions []*ort.Session
 	info     Info
@@ -91,6 +96,9 @@ type Info struct {
 	Provider ort.ProviderReport `json:"provider"`
 	// RecSessions is how many recognition sessions run side by side.
 	RecSessions int `json:"rec_sessions"`
+	// Charsets are the character sets Options.Charset can ask for, with
+	// their class counts (blank and space included).
+	Charsets map[string]int `json:"charsets"`
 	// LoadTime is how long NewEngine took.
 	LoadTime time.Duration `json:"load_time"`
 }
@@ -152,7 +160,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
 	// rewrites are the graph rewrites applied, by model name, for Info.
 	rewrites := map[string]*ModelInfo{}
-	det, err := e.session(ctx, detM, cfg.Runtime, rewrites, false)
+	det, _, err := e.session(ctx, detM, cfg.Runtime, rewrites, false)
 	if err != nil {
 		return err
 	}
@@ -174,19 +182,28 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	// providers keep the float model, and so does no_graph_rewrite, since
 	// quantizing is a rewrite.
 	int8 := cfg.RecPrecision == PrecisionInt8 && !cfg.NoGraphRewrite && det.Report().Active == ort.ProviderCPU
-	rec, err := e.session(ctx, recM, recRT, rewrites, int8)
+	rec, recModel, err := e.session(ctx, recM, recRT, rewrites, int8)
 	if err != nil {
 		return err
 	}
-	e.rec = &recognizer{
-		sess: rec, input: recM.Input, p: *recM.Recognize, labels: recM.Recognize.Dictionary.Labels,
-		maxWidth: cfg.MaxRecWidth, maxSpread: 2,
-		onRun: func(n int) { e.stats.runs.Add(1); e.stats.crops.Add(int64(n)) },
+	newRecognizer := func(sess *ort.Session, labels []string) *recognizer {
+		rc := &recognizer{
+			sess: sess, input: recM.Input, p: *recM.Recognize, labels: labels,
+			maxWidth: cfg.MaxRecWidth, maxSpread: 2,
+			onRun: func(n int) { e.stats.runs.Add(1); e.stats.crops.Add(int64(n)) },
+		}
+		rc.outputs.New = func() any { return new([]float32) }
+		return rc
 	}
-	e.rec.outputs.New = func() any { return new([]float32) }
+	e.rec = newRecognizer(rec, recM.Recognize.Dictionary.Labels)
+	if latin, labels, err := e.latinSession(ctx, recM, recModel, recRT); err != nil {
+		return err
+	} else if latin != nil {
+		e.recLatin = newRecognizer(latin, labels)
+	}
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, err := e.session(ctx, clsM, cfg.Runtime, rewrites, false)
+		cls, _, err := e.session(ctx, clsM, cfg.Runtime, rewrites, false)
 		if err != nil {
 			return err
 		}
@@ -203,11 +220,18 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 		}
 	}
 	e.batch = newBatcher(ctx, e.cfg.MaxBatchSize, cfg.MaxBatchWait, recRT.PoolSize, e.rec.run)
+	if e.recLatin != nil {
+		e.batchLatin = newBatcher(ctx, e.cfg.MaxBatchSize, cfg.MaxBatchWait, recRT.PoolSize, e.recLatin.run)
+	}
 	e.info = Info{
 		Name: e.man.Name, Version: e.man.Version,
 		Runtime:     ModelInfo{Name: e.man.Runtime.Name, Version: e.rt.Version(), SHA256: e.man.Runtime.SHA256},
 		Provider:    det.Report(),
 		RecSessions: recRT.PoolSize,
+		Charsets:    map[string]int{CharsetAll: len(e.rec.labels)},
+	}
+	if e.recLatin != nil {
+		e.info.Charsets[CharsetLatin] = len(e.recLatin.labels)
 	}
 	for _, m := range models {
 		e.info.Tasks = append(e.info.Tasks, m.Task)
@@ -223,29 +247,29 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 // session opens a session pool of one model, its graph rewritten by
 // graphopt unless Config.NoGraphRewrite, or quantized to int8 when int8 is
 // set; what was done goes into rewrites.
-func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*ModelInfo, int8 bool) (*ort.Session, error) {
+func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*ModelInfo, int8 bool) (*ort.Session, []byte, error) {
 	path := e.man.Path(m.File)
 	var s *ort.Session
+	var model []byte
 	var err error
 	if e.cfg.NoGraphRewrite {
 		s, err = e.rt.NewSession(ctx, path, rt)
 	} else {
 		var data []byte
 		if data, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("loading model %q: %w", m.Name, err)
+			return nil, nil, fmt.Errorf("loading model %q: %w", m.Name, err)
 		}
 		info := &ModelInfo{Precision: PrecisionFP32}
-		var model []byte
 		if int8 {
 			q, st, qerr := e.quantizeRecognizer(ctx, m, data, rt)
 			if qerr != nil {
-				return nil, qerr
+				return nil, nil, qerr
 			}
 			model, info.Precision, info.Quantized = q, PrecisionInt8, &st
 		} else {
 			rw, st, rerr := graphopt.Rewrite(data)
 			if rerr != nil {
-				return nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
+				return nil, nil, fmt.Errorf("loading model %q: rewriting its graph: %w (set no_graph_rewrite to load it as it is)", m.Name, rerr)
 			}
 			model, info.Rewrite = rw, &st
 		}
@@ -253,10 +277,10 @@ func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, r
 		s, err = e.rt.NewSessionFromBytes(ctx, path, model, rt)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("loading model %q: %w", m.Name, err)
+		return nil, nil, fmt.Errorf("loading model %q: %w", m.Name, err)
 	}
 	e.sessions = append(e.sessions, s)
-	return s, nil
+	return s, model, nil
 }
 
 // Info describes the loaded models and the execution provider in use.
@@ -287,6 +311,9 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, opts Options) (
 			return Result{}, fmt.Errorf("recognizing: det_limit_side_len %d must be a multiple of %d up to %d", limit, e.det.p.Stride, e.cfg.MaxImageSide)
 		}
 	}
+	if opts.Charset != "" && opts.Charset != CharsetAll && opts.Charset != CharsetLatin {
+		return Result{}, fmt.Errorf("recognizing: charset %q must be %q or %q", opts.Charset, CharsetAll, CharsetLatin)
+	}
 	var res Result
 	r := toRaster(img)
 	quads, err := e.det.detect(ctx, r, limit)
@@ -306,7 +333,11 @@ func (e *Engine) Recognize(ctx context.Context, img image.Image, opts Options) (
 		res.Timings.Classify = time.Since(t)
 	}
 	t := time.Now()
-	recs, err := e.batch.submit(ctx, crops)
+	batch := e.batch
+	if opts.Charset == CharsetLatin && e.batchLatin != nil {
+		batch = e.batchLatin
+	}
+	recs, err := batch.submit(ctx, crops)
 	if err != nil {
 		return Result{}, err
 	}
@@ -336,6 +367,9 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		if e.batch != nil {
 			e.batch.close()
+		}
+		if e.batchLatin != nil {
+			e.batchLatin.close()
 		}
 		var errs []error
 		for _, s := range e.sessions {

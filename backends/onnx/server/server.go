@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +68,7 @@ func (s *Server) Info(ctx context.Context) (plugins.Info, error) {
 				"max_batch_wait":     s.cfg.MaxBatchWait.String(),
 				"model_bundle":       ei.Name + "@" + ei.Version,
 				"onnxruntime":        ei.Runtime.Version,
+				"charsets":           charsets(ei.Charsets),
 			},
 		},
 	}
@@ -90,7 +94,9 @@ func (s *Server) Process(ctx context.Context, req *plugins.ProcessRequest, emit 
 	if req.Task != plugins.TaskOCRRecognize {
 		return fmt.Errorf("task %q: %w", req.Task, plugins.ErrUnsupportedTask)
 	}
-	opts := ocr.Options{}
+	// Languages narrow what the recogniser may read: Latin-script ones are
+	// read with the Latin classes only.
+	opts := ocr.Options{Charset: ocr.CharsetFor(req.Options.Languages)}
 	if v := req.Options.Extra["det_limit_side_len"]; v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -187,4 +193,15 @@ func decode(im plugins.Image) (image.Image, error) {
 		return img, nil
 	}
 	return nil, fmt.Errorf("image format %v is not supported", im.Format)
+}
+
+// charsets lists an engine's character sets and their class counts, such
+// as "all:6625,latin:178".
+func charsets(m map[string]int) string {
+	names := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + ":" + strconv.Itoa(m[n])
+	}
+	return strings.Join(parts, ",")
 }

@@ -65,6 +65,8 @@ func textPNG(t *testing.T, text string) []byte {
 	return b.Bytes()
 }
 
+// TestProcess reads one good item, with English as the language (the
+// engine's Latin classes), and refuses two bad ones.
 func TestProcess(t *testing.T) {
 	b := backend(t)
 	ctx := context.Background()
@@ -72,7 +74,7 @@ func TestProcess(t *testing.T) {
 		{ID: "good", Image: plugins.Image{Format: plugins.ImagePNG, Data: textPNG(t, "Plugins read text")}},
 		{ID: "short-rgba", Image: plugins.Image{Format: plugins.ImageRGBA, Data: make([]byte, 10), Width: 10, Height: 10}},
 		{ID: "not-png", Image: plugins.Image{Format: plugins.ImagePNG, Data: []byte("nope")}},
-	}}
+	}, Options: plugins.Options{Languages: []string{"en"}}}
 	got := map[string]plugins.ItemResult{}
 	var mu sync.Mutex
 	err := b.Process(ctx, req, func(r plugins.ItemResult) error {
@@ -122,6 +124,9 @@ func TestInfoAndHealthReportFallback(t *testing.T) {
 	}
 	if info.Name != Name || info.Version != "test" || len(info.Models) < 2 || info.Providers.Requested[0] != "cuda" || info.Providers.Active[0] != "cpu" || info.Providers.Reason == "" {
 		t.Fatalf("info: %+v", info)
+	}
+	if cs := info.Session.Extra["charsets"]; !strings.HasPrefix(cs, "all:6625,latin:") {
+		t.Errorf("charsets %q, want the whole dictionary and the Latin classes", cs)
 	}
 	h, err := b.Health(context.Background())
 	if err != nil || h.Status != plugins.HealthDegraded || !strings.Contains(h.Detail, "cuda") {

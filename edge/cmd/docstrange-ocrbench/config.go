@@ -72,6 +72,8 @@ several Go fonts at 9-12 pt, and for each -threads count measures:
   tesseract   the tesseract CLI on the same pages as PNG files, with
               OMP_THREAD_LIMIT set; its process start is measured apart on
               a blank image
+Every engine is told the pages are English: tesseract by -l eng, the ONNX
+engine by languages ["en"], which reads with the dictionary's Latin classes.
 It reports pages/s and CER (Levenshtein distance over whitespace-normalised
 text, divided by the reference length) and the verdicts:
   speed     in-process pages/s >= -speed-ratio x tesseract pages/s

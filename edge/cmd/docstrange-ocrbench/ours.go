@@ -119,9 +119,14 @@ func measureOurs(ctx context.Context, cfg *config, threads int, pages []*page, l
 	return run, nil
 }
 
+// pageLanguages is what every engine is told the pages are written in, as
+// tesseract is with -l eng: the ONNX engine then reads with the Latin
+// classes (ocr.CharsetFor), in process and through the plugin alike.
+var pageLanguages = []string{"en"}
+
 func recognizeInProcess(ctx context.Context, e *ocr.Engine, p *page) (sample, error) {
 	start := time.Now()
-	res, err := e.Recognize(ctx, p.img, ocr.Options{})
+	res, err := e.Recognize(ctx, p.img, ocr.Options{Charset: ocr.CharsetFor(pageLanguages)})
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, fmt.Errorf("recognizing page %d in process: %w", p.Index, err)
@@ -141,6 +146,7 @@ func recognizeViaPlugin(ctx context.Context, h *host.Host, p *page) (sample, err
 		Items: []plugins.Item{{ID: strconv.Itoa(p.Index), Image: plugins.Image{
 			Format: plugins.ImageRGBA, Data: p.img.Pix, Width: b.Dx(), Height: b.Dy(),
 		}}},
+		Options: plugins.Options{Languages: pageLanguages},
 	}
 	var got []plugins.ItemResult
 	start := time.Now()
