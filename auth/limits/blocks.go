@@ -106,6 +106,13 @@ type lease struct {
 	// refill is the block in flight for this key, if any: the key's other
 	// requests wait for it rather than each making a trip of their own.
 	refill *refill
+	// A busy key's next block is asked for once half of the one in hand is
+	// spent (its trip is the key's refill, which requests wait on only
+	// once the block in hand has run out), and kept as aheadFirst …
+	// aheadLast (hasAhead) until then, so that they do not wait on Redis.
+	hasAhead    bool
+	aheadFirst  int64
+	aheadLast   int64
 	// trips counts this key's trips in flight, so that a sweep leaves the
 	// lease they will write to.
 	trips int
@@ -134,6 +141,16 @@ func (b *blocks) take(ctx context.Context, key string, rate Rate) (RateResult, e
 			ls = &lease{}
 			b.leases[key] = ls
 		}
+		if res, ok := ls.take(rate, now); ok {
+			if ls.wantsAhead(rate, now) {
+				f := &refill{done: make(chan struct{})}
+				ls.refill = f
+				ls.trips++
+				go b.prefetch(key, rate, ls, ls.nextSize(rate, now, b.interval), now, f)
+			}
+			b.mu.Unlock()
+			return res, nil
+		}
 		if f := ls.refill; f != nil {
 			b.mu.Unlock()
 			select {
@@ -145,10 +162,6 @@ func (b *blocks) take(ctx context.Context, key string, rate Rate) (RateResult, e
 				return RateResult{}, f.err
 			}
 			continue
-		}
-		if res, ok := ls.take(rate, now); ok {
-			b.mu.Unlock()
-			return res, nil
 		}
 		size := ls.nextSize(rate, now, b.interval)
 		var f *refill
@@ -167,6 +180,14 @@ func (b *blocks) take(ctx context.Context, key string, rate Rate) (RateResult, e
 	}
 }
 
+// wantsAhead reports whether the next block should be asked for now: the
+// key is busy (its blocks are more than one), half the block in hand is
+// spent, and no trip for it is in flight or done.
+func (ls *lease) wantsAhead(rate Rate, now time.Time) bool {
+	return ls.size > 1 && ls.refill == nil && !ls.hasAhead && !ls.full &&
+		ls.rate == rate && now.Before(ls.deadline) && ls.last-ls.next+1 <= ls.size/2
+}
+
 // holds reports whether the lease has slots of rate's window to hand out
 // at now.
 func (ls *lease) holds(rate Rate, now time.Time) bool {
@@ -178,6 +199,9 @@ func (ls *lease) holds(rate Rate, now time.Time) bool {
 func (ls *lease) take(rate Rate, now time.Time) (RateResult, bool) {
 	if ls.rate != rate {
 		return RateResult{}, false
+	}
+	if ls.next > ls.last && ls.hasAhead {
+		ls.next, ls.last, ls.hasAhead = ls.aheadFirst, ls.aheadLast, false
 	}
 	switch {
 	case ls.next <= ls.last && now.Before(ls.deadline):
@@ -233,8 +257,43 @@ func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, siz
 		return RateResult{}, err
 	}
 
-	limit, reset := rate.Requests, time.Unix(c.Reset, 0)
-	res := RateResult{Limit: limit, Reset: reset, Reached: c.Reached}
+	blk := readBlock(c, rate, size, ttl, asked, answered)
+	res := RateResult{Limit: rate.Requests, Reset: blk.reset, Reached: c.Reached}
+	// This request takes the block's first slot.
+	first, last := blk.first, blk.last
+	if !c.Reached {
+		res.Remaining = rate.Requests - first
+	}
+	deadline, reset := blk.deadline, blk.reset
+	if f == nil && ls.holds(rate, answered) {
+		return res, nil
+	}
+	ls.rate, ls.size, ls.asked = rate, size, asked
+	ls.deadline, ls.reset, ls.full = deadline, reset, c.Reached || c.Remaining == 0
+	ls.next, ls.last, ls.hasAhead = first+1, last, false
+	if c.Reached || !deadline.After(answered) {
+		// The window is spent, or ends before anyone else could spend the
+		// block: the key's next block is a single request again.
+		ls.size = 0
+	}
+	return res, nil
+}
+
+// block is what ulule's reply to a block says.
+type block struct {
+	// first … last are the block's slots; none (first > last) when the
+	// block crossed the limit.
+	first, last int64
+	// deadline is how long the block may be spent, reset the window's end
+	// as ulule reports it.
+	deadline, reset time.Time
+}
+
+// readBlock reads ulule's reply c to a block of size asked for at asked
+// and answered at answered, ttl the window's TTL the reply held (0 when
+// the store does not report it).
+func readBlock(c limiter.Context, rate Rate, size int64, ttl time.Duration, asked, answered time.Time) block {
+	reset := time.Unix(c.Reset, 0)
 	// Redis read the TTL no sooner than asked, so the window ends no
 	// sooner than asked plus the TTL. Without the TTL (a store that does
 	// not report it), ulule's Reset, the reply's reading time plus the TTL
@@ -245,24 +304,60 @@ func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, siz
 		deadline = answered.Add(reset.Sub(answered) - answered.Sub(asked) - resetMargin)
 	}
 	// Reached: the block crossed the limit by an unknown part, all refused.
-	first, last := int64(1), int64(0)
+	b := block{first: 1, last: 0, deadline: deadline, reset: reset}
 	if !c.Reached {
-		count := limit - c.Remaining
-		first, last = max(count-size+1, 1), count
-		res.Remaining = limit - first
+		count := rate.Requests - c.Remaining
+		b.first, b.last = max(count-size+1, 1), count
 	}
-	if f == nil && ls.holds(rate, answered) {
-		return res, nil
+	return b
+}
+
+// prefetch takes key's next block of size from Redis while the one in hand
+// is still being spent, and keeps it for when that one runs out (or makes
+// it the one in hand when that one has run out or its window has ended),
+// then wakes the requests waiting on f: those that found the block in hand
+// spent before the trip came back. A failed trip keeps nothing and fails
+// those waiters, as a refill would.
+func (b *blocks) prefetch(key string, rate Rate, ls *lease, size int64, asked time.Time, f *refill) {
+	ctx, cancel := b.cfg.bound(context.Background())
+	var ttl time.Duration
+	c, err := b.store.Increment(withTTLSink(ctx, &ttl), key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
+	cancel()
+	answered := time.Now()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ls.trips--
+	ls.refill = nil
+	defer close(f.done)
+	if err != nil {
+		f.err = fmt.Errorf("taking request for %q: %w: %w", key, ErrUnavailable, err)
+		return
 	}
-	ls.rate, ls.size, ls.asked = rate, size, asked
-	ls.deadline, ls.reset, ls.full = deadline, reset, c.Reached || c.Remaining == 0
-	ls.next, ls.last = first+1, last
-	if c.Reached || !deadline.After(answered) {
-		// The window is spent, or ends before anyone else could spend the
-		// block: the key's next block is a single request again.
+	blk := readBlock(c, rate, size, ttl, asked, answered)
+	ls.size, ls.asked = size, asked
+	if c.Reached {
+		// The block crossed the limit: none of it is used, and once the
+		// block in hand is spent the key is refused until reset.
+		ls.full, ls.size = true, 0
+		return
+	}
+	// Within a window the counter only grows, and a new window starts it
+	// again from the block: a block after the one in hand is of its
+	// window. (A new window whose counter other edges took past the block
+	// in hand is taken for the old one; its slots are then lost at the old
+	// window's deadline, never used late.)
+	if ls.rate == rate && blk.first > ls.last && ls.next <= ls.last && answered.Before(ls.deadline) {
+		ls.aheadFirst, ls.aheadLast, ls.hasAhead = blk.first, blk.last, true
+		ls.full = c.Remaining == 0
+		return
+	}
+	ls.rate, ls.deadline, ls.reset = rate, blk.deadline, blk.reset
+	ls.next, ls.last, ls.hasAhead = blk.first, blk.last, false
+	ls.full = c.Remaining == 0
+	if !blk.deadline.After(answered) {
 		ls.size = 0
 	}
-	return res, nil
 }
 
 // sweep drops, at most once per sweepEvery, the leases of ended windows
@@ -276,7 +371,7 @@ func (b *blocks) sweep(now time.Time) {
 		if ls.trips > 0 {
 			continue
 		}
-		idle := ls.next > ls.last && now.Sub(ls.asked) >= sweepEvery
+		idle := ls.next > ls.last && !ls.hasAhead && now.Sub(ls.asked) >= sweepEvery
 		if !now.Before(ls.reset) || idle {
 			delete(b.leases, key)
 		}

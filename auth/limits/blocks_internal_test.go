@@ -3,6 +3,8 @@ package limits
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +224,102 @@ func TestBlocksNextSize(t *testing.T) {
 				t.Fatalf("nextSize = %d; want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// gateStore counts like Redis, one window, and holds each Increment until
+// the test lets it through.
+type gateStore struct {
+	replyStore
+	mu    sync.Mutex
+	count int64
+	gate  chan error
+	calls atomic.Int32
+}
+
+func (s *gateStore) Increment(_ context.Context, _ string, n int64, r limiter.Rate) (limiter.Context, error) {
+	s.calls.Add(1)
+	if err := <-s.gate; err != nil {
+		return limiter.Context{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count += n
+	return limiter.Context{Limit: r.Limit, Remaining: max(r.Limit-s.count, 0), Reset: time.Now().Add(time.Minute).Unix(), Reached: s.count > r.Limit}, nil
+}
+
+// TestBlocksAhead: once half the block in hand is spent the next is asked
+// for, requests go on from the block in hand without waiting for it, and
+// only a request that finds the block in hand spent waits; a failed trip
+// ahead fails those waiters as a refill would.
+func TestBlocksAhead(t *testing.T) {
+	rate := Rate{Requests: 1000, Period: time.Minute}
+	store := &gateStore{gate: make(chan error, 8)}
+	b := newBlocks(store, redisConfig{})
+	b.interval = time.Hour // every block doubles
+	takeWant := func(want int64) {
+		t.Helper()
+		res, err := b.take(t.Context(), "k", rate)
+		if err != nil || res.Reached || res.Remaining != want {
+			t.Fatalf("take = %+v, %v; want Remaining %d", res, err, want)
+		}
+	}
+	store.gate <- nil
+	store.gate <- nil
+	takeWant(999) // a block of 1
+	takeWant(998) // a block of 2: slots 2, 3
+	takeWant(997) // slot 3, from the block; the next block is asked for
+	waitCalls(t, store, 3)
+
+	// The block ahead is held at the gate; a request that finds the
+	// block in hand spent waits for it.
+	done := make(chan RateResult, 1)
+	go func() {
+		res, _ := b.take(context.Background(), "k", rate)
+		done <- res
+	}()
+	select {
+	case res := <-done:
+		t.Fatalf("take answered %+v before the block ahead came", res)
+	case <-time.After(50 * time.Millisecond):
+	}
+	store.gate <- nil
+	if res := <-done; res.Remaining != 996 {
+		t.Fatalf("take after the block ahead came = %+v; want Remaining 996 (slot 4)", res)
+	}
+	// Slots 5…7 are in hand; 5 leaves two, half the block: the next is
+	// asked for, and fails.
+	takeWant(995)
+	waitCalls(t, store, 4)
+	takeWant(994) // no wait: the block in hand
+	takeWant(993)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.take(context.Background(), "k", rate)
+		errc <- err
+	}()
+	// Let it find the block spent and wait on the trip ahead; should it
+	// come too late, it makes a trip of its own, which the second token
+	// lets through, and the test fails instead of hanging.
+	time.Sleep(200 * time.Millisecond)
+	store.gate <- errors.New("connection refused")
+	store.gate <- nil
+	if err := <-errc; !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("take after a failed trip ahead: %v; want ErrUnavailable", err)
+	}
+	// The next request asks again.
+	if res, err := b.take(t.Context(), "k", rate); err != nil || res.Reached {
+		t.Fatalf("take after Redis came back = %+v, %v", res, err)
+	}
+}
+
+func waitCalls(t *testing.T, s *gateStore, n int32) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.calls.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d trips to the store; want %d", s.calls.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

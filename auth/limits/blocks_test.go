@@ -92,7 +92,8 @@ func TestRedisBlocks(t *testing.T) {
 }
 
 func testBlocksRefill(t *testing.T, srv *redistest.Server) {
-	// Blocks of 1, 2, 4 … 128, then a fiftieth of the limit: 200.
+	// Blocks of 1, 2, 4 … 128, then a fiftieth of the limit: 200, each
+	// asked for once half the one before is spent.
 	const limit, n = 10000, 1000
 	r := limits.Rate{Requests: limit, Period: time.Minute}
 	e := newBlockEdge(t, srv, growing)
@@ -101,13 +102,15 @@ func testBlocksRefill(t *testing.T, srv *redistest.Server) {
 			t.Fatalf("Take #%d = %+v; want Remaining %d", i, got, limit-i)
 		}
 	}
-	// 8 blocks hold 255 requests, 4 more of 200 the rest of the 1000.
-	if got := e.trips.n.Load(); got != 12 {
-		t.Fatalf("%d trips to Redis for %d requests; want 12", got, n)
+	limits.WaitTrips(e.RateLimiter)
+	// 8 blocks hold 255 requests, 4 more of 200 the rest of the 1000, and
+	// the last of those was half spent, so a fifth is in hand.
+	if got := e.trips.n.Load(); got != 13 {
+		t.Fatalf("%d trips to Redis for %d requests; want 13", got, n)
 	}
-	// Redis counted every block handed out: 255 + 4×200.
-	if got := redisCount(t, srv, "pro:acme"); got != 1055 {
-		t.Fatalf("redis counter %d; want 1055", got)
+	// Redis counted every block handed out: 255 + 5×200.
+	if got := redisCount(t, srv, "pro:acme"); got != 1255 {
+		t.Fatalf("redis counter %d; want 1255", got)
 	}
 }
 
@@ -160,23 +163,29 @@ func testBlocksCrossing(t *testing.T, srv *redistest.Server) {
 	const limit = 1000 // blocks of at most 20
 	r := limits.Rate{Requests: limit, Period: 2 * time.Second}
 	e := newBlockEdge(t, srv, growing)
-	// Blocks of 1, 2 and 4: slots 1…7, all spent.
+	// Blocks of 1, 2 and 4: slots 1…7, all spent; the block of 8 after
+	// them, slots 8…15, was asked for when the 4 were half spent.
 	for range 7 {
 		take(t, e.RateLimiter, "pro:acme", r)
 	}
-	// Other edges take 990 more, leaving 3 under the limit.
+	limits.WaitTrips(e.RateLimiter)
+	// Other edges take 990 more, leaving none under the limit but the
+	// edge's 8 in hand.
 	if err := newClient(t, srv).IncrBy(t.Context(), "rl:pro:acme", 990).Err(); err != nil {
 		t.Fatalf("counting for the other edges: %v", err)
 	}
-	// The next block, 8, takes slots 998…1005.
-	got := take(t, e.RateLimiter, "pro:acme", r)
-	if !got.Reached || got.Remaining != 0 {
-		t.Fatalf("Take from a block crossing the limit = %+v; want reached", got)
+	for i := range 8 {
+		if got := take(t, e.RateLimiter, "pro:acme", r); got.Reached || got.Remaining != int64(limit-8-i) {
+			t.Fatalf("Take #%d from the block in hand = %+v; want Remaining %d", i+1, got, limit-8-i)
+		}
 	}
-	if n := redisCount(t, srv, "pro:acme"); n != 1005 {
-		t.Fatalf("redis counter %d; want 1005", n)
+	// Half way through them the next block, 16, took slots 1006…1021.
+	limits.WaitTrips(e.RateLimiter)
+	if n := redisCount(t, srv, "pro:acme"); n != 1021 {
+		t.Fatalf("redis counter %d; want 1021", n)
 	}
 	trips := e.trips.n.Load()
+	var got limits.RateResult
 	for range 5 {
 		if got = take(t, e.RateLimiter, "pro:acme", r); !got.Reached || got.Remaining != 0 {
 			t.Fatalf("Take later in the window = %+v; want reached", got)
@@ -199,21 +208,25 @@ func testBlocksNewWindow(t *testing.T, srv *redistest.Server) {
 	const limit = 1000 // blocks of at most 20
 	r := limits.Rate{Requests: limit, Period: 2 * time.Second}
 	e := newBlockEdge(t, srv, growing)
-	// Blocks of 1, 2, 4, 8, 16: 31 slots, 30 spent, one in hand.
+	// Blocks of 1, 2, 4, 8, 16: 31 slots, 30 spent, one in hand, and the
+	// next block, 20, taken ahead when the 16 were half spent.
 	var last limits.RateResult
 	for range 30 {
 		last = take(t, e.RateLimiter, "pro:acme", r)
 	}
-	if got := redisCount(t, srv, "pro:acme"); got != 31 {
-		t.Fatalf("redis counter %d; want 31", got)
+	limits.WaitTrips(e.RateLimiter)
+	if got := redisCount(t, srv, "pro:acme"); got != 51 {
+		t.Fatalf("redis counter %d; want 51", got)
 	}
 	waitWindow(t, srv, "pro:acme", last.Reset)
-	// The slot left belonged to the old window: the new one starts afresh,
-	// from a block of one, then grows again.
-	for i, want := range []int64{1, 3, 3, 7} {
+	// The slots left belonged to the old window: the new one starts
+	// afresh, from a block of one, then grows again, the block of 4 taken
+	// when the 2 are half spent.
+	for i, want := range []int64{1, 3, 7, 7} {
 		if got := take(t, e.RateLimiter, "pro:acme", r); got.Reached || got.Remaining != limit-int64(i+1) {
 			t.Fatalf("Take #%d in the next window = %+v; want Remaining %d", i+1, got, limit-i-1)
 		}
+		limits.WaitTrips(e.RateLimiter)
 		if got := redisCount(t, srv, "pro:acme"); got != want {
 			t.Fatalf("redis counter after Take #%d in the new window %d; want %d", i+1, got, want)
 		}
@@ -239,11 +252,11 @@ func testBlocksUluleEdge(t *testing.T, srv *redistest.Server) {
 	}{
 		{wantRemaining: 999, wantCounter: 1},            // a block of 1
 		{wantRemaining: 998, wantCounter: 3},            // a block of 2: slots 2, 3
-		{wantRemaining: 997, wantCounter: 3},            // slot 3
-		{old: true, wantRemaining: 996, wantCounter: 4}, // slot 4
-		{wantRemaining: 995, wantCounter: 8},            // a block of 4: slots 5…8
+		{wantRemaining: 997, wantCounter: 7},            // slot 3; the next block, 4…7, ahead
+		{old: true, wantRemaining: 992, wantCounter: 8}, // slot 8
+		{wantRemaining: 996, wantCounter: 8},            // slot 4, from the block ahead
 		{old: true, wantRemaining: 991, wantCounter: 9}, // slot 9
-		{wantRemaining: 994, wantCounter: 9},            // slot 6, from the block
+		{wantRemaining: 995, wantCounter: 17},           // slot 5; the block 10…17 ahead
 	}
 	for i, st := range steps {
 		var got int64
@@ -255,6 +268,7 @@ func testBlocksUluleEdge(t *testing.T, srv *redistest.Server) {
 			got = c.Remaining
 		} else {
 			got = take(t, e.RateLimiter, "pro:acme", r).Remaining
+			limits.WaitTrips(e.RateLimiter)
 		}
 		if got != st.wantRemaining {
 			t.Fatalf("step %d (ulule's Get %v): Remaining %d; want %d", i+1, st.old, got, st.wantRemaining)
@@ -321,9 +335,11 @@ func testBlocksTwoEdges(t *testing.T, srv *redistest.Server) {
 }
 
 // testBlocksRemaining takes from two edges in turn, as one caller behind a
-// load balancer would. An edge knows the window's count as of its last trip
-// to Redis, so each answer may say at most the limit less what had been
-// admitted anywhere before that trip, less what the edge admitted since.
+// load balancer would. An edge knows the window's count as of the trip to
+// Redis that took the block it spends, its last or, since the next block
+// is taken ahead, the one before, so each answer may say at most the limit
+// less what had been admitted anywhere before that trip, less what the
+// edge admitted since.
 func testBlocksRemaining(t *testing.T, srv *redistest.Server) {
 	const limit = 500 // blocks of at most 10
 	r := limits.Rate{Requests: limit, Period: time.Minute}
@@ -333,16 +349,20 @@ func testBlocksRemaining(t *testing.T, srv *redistest.Server) {
 	var (
 		admitted int64
 		seen     = map[int64]bool{}
-		base     [2]int64 // admitted anywhere before the edge's last trip
-		since    [2]int64 // admitted by the edge since that trip
-		refused  [2]bool
+		// For each edge, its last two trips: what had been admitted
+		// anywhere before each, and what the edge admitted since.
+		base, since         [2]int64
+		prevBase, prevSince [2]int64
+		refused             [2]bool
 	)
 	for i := 0; ; i++ {
 		k := turns[i%len(turns)]
 		e := edges[k]
 		before := e.trips.n.Load()
 		got := take(t, e.RateLimiter, "pro:acme", r)
+		limits.WaitTrips(e.RateLimiter)
 		if e.trips.n.Load() != before {
+			prevBase[k], prevSince[k] = base[k], since[k]
 			base[k], since[k] = admitted, 0
 		}
 		if got.Reached {
@@ -362,7 +382,8 @@ func testBlocksRemaining(t *testing.T, srv *redistest.Server) {
 		}
 		admitted++
 		since[k]++
-		if most := limit - base[k] - since[k]; got.Remaining > most || got.Remaining < 0 {
+		prevSince[k]++
+		if most := max(limit-base[k]-since[k], limit-prevBase[k]-prevSince[k]); got.Remaining > most || got.Remaining < 0 {
 			t.Fatalf("Take #%d on edge %d = %+v; want Remaining in [0, %d]", i+1, k, got, most)
 		}
 		if seen[got.Remaining] {
@@ -517,7 +538,10 @@ func testBlocksWindowTail(t *testing.T, srv *redistest.Server) {
 	if time.Since(opened) >= period {
 		t.Skip("the machine was too slow to reach the window's tail in time")
 	}
-	if got := e.trips.n.Load(); got != 3 {
-		t.Errorf("%d trips after the window's tail; want the 3 of before: the block in hand covers it", got)
+	// The block in hand served the tail (Remaining above); the one trip
+	// since took the next block ahead, when the 4 were half spent.
+	limits.WaitTrips(e.RateLimiter)
+	if got := e.trips.n.Load(); got != 4 {
+		t.Errorf("%d trips after the window's tail; want the 3 of before and one block ahead", got)
 	}
 }

@@ -10,3 +10,20 @@ func SetBlockInterval(l *RateLimiter, d time.Duration) {
 	defer l.blocks.mu.Unlock()
 	l.blocks.interval = d
 }
+
+// WaitTrips waits until no trip to Redis is in flight for any key, so that
+// a test reads Redis's counters after the blocks taken ahead have landed.
+func WaitTrips(l *RateLimiter) {
+	for {
+		l.blocks.mu.Lock()
+		n := 0
+		for _, ls := range l.blocks.leases {
+			n += ls.trips
+		}
+		l.blocks.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
