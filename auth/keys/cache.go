@@ -32,15 +32,16 @@ func newCache(max int) *cache {
 	return &cache{max: max, entries: make(map[string]cacheEntry)}
 }
 
-// get returns the record if it was cached and has not expired at now.
-func (c *cache) get(xid string, now time.Time) (Key, bool) {
+// get returns the record and when it expires, if it was cached and has not
+// expired at now.
+func (c *cache) get(xid string, now time.Time) (Key, time.Time, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[xid]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
-		return Key{}, false
+		return Key{}, time.Time{}, false
 	}
-	return e.key, true
+	return e.key, e.expires, true
 }
 
 // generation returns the drop count to pass to put.

@@ -64,7 +64,7 @@ func TestCacheBound(t *testing.T) {
 			t.Fatalf("cache holds %d entries; bound is 3", c.len())
 		}
 	}
-	if k, ok := c.get("9", t0); !ok || k.ID != "9" {
+	if k, _, ok := c.get("9", t0); !ok || k.ID != "9" {
 		t.Fatal("the newest entry was evicted")
 	}
 	// Overwriting an entry in a full cache evicts nothing.
@@ -89,19 +89,19 @@ func TestCacheExpiryAndDrop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, ok := c.get("a", tt.at); ok != tt.want {
+			if _, _, ok := c.get("a", tt.at); ok != tt.want {
 				t.Fatalf("get at %s = %t; want %t", tt.at, ok, tt.want)
 			}
 		})
 	}
 	gen := c.generation()
 	c.drop("a")
-	if _, ok := c.get("a", t0); ok {
+	if _, _, ok := c.get("a", t0); ok {
 		t.Fatal("dropped entry still cached")
 	}
 	// A record read before the drop must not be cached after it.
 	c.put("a", Key{ID: "a"}, t0.Add(time.Second), gen)
-	if _, ok := c.get("a", t0); ok {
+	if _, _, ok := c.get("a", t0); ok {
 		t.Fatal("a put from before a drop was cached")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/xid"
+	"golang.org/x/sync/singleflight"
 )
 
 // Limits on Config.
@@ -51,6 +52,10 @@ type Keyring struct {
 	now   func() time.Time
 	cache *cache
 	macs  sync.Pool // of *macState
+	// loads has one store read in flight per key id: the requests that
+	// miss the cache together share it, and a record refreshed ahead of
+	// its expiry is read once.
+	loads singleflight.Group
 }
 
 // macState is one pooled HMAC with its buffers, so Verify does not allocate
@@ -139,18 +144,25 @@ func (k *Keyring) Verify(ctx context.Context, presented string) (Key, error) {
 	sum := k.sum(m)
 
 	now := k.now()
-	rec, hit := k.cache.get(x, now)
-	if !hit {
-		gen := k.cache.generation()
-		var err error
-		rec, err = k.store.Get(ctx, IDPrefix+x)
+	rec, expires, hit := k.cache.get(x, now)
+	switch {
+	case !hit:
+		// Every request for a busy key misses at once when its record
+		// expires; one of them reads the store and the rest wait for it,
+		// rather than each sending a read.
+		v, err, _ := k.loads.Do(x, func() (any, error) { return k.load(context.WithoutCancel(ctx), x) })
 		if errors.Is(err, ErrNotFound) {
 			return Key{}, ErrInvalid
 		}
 		if err != nil {
 			return Key{}, fmt.Errorf("verifying key: %w", err)
 		}
-		k.cache.put(x, rec, now.Add(k.ttl), gen)
+		rec = v.(Key)
+	case expires.Sub(now) < k.ttl/refreshAhead:
+		// Read a busy key's record again shortly before it expires, in
+		// the background, so that its requests never wait on the store;
+		// until then the cached record answers, no older than before.
+		go k.loads.Do(x, func() (any, error) { return k.load(context.Background(), x) })
 	}
 	if !hmac.Equal(sum, rec.Hash) {
 		return Key{}, ErrInvalid
@@ -159,6 +171,23 @@ func (k *Keyring) Verify(ctx context.Context, presented string) (Key, error) {
 		return Key{}, ErrRevoked
 	}
 	rec.Hash = nil
+	return rec, nil
+}
+
+// refreshAhead: a cached record is read again once less than 1/refreshAhead
+// of its CacheTTL is left.
+const refreshAhead = 4
+
+// load reads the record of xid from the store and caches it for CacheTTL
+// from when the read began, unless a Revoke dropped it meanwhile.
+func (k *Keyring) load(ctx context.Context, xid string) (Key, error) {
+	now := k.now()
+	gen := k.cache.generation()
+	rec, err := k.store.Get(ctx, IDPrefix+xid)
+	if err != nil {
+		return Key{}, err
+	}
+	k.cache.put(xid, rec, now.Add(k.ttl), gen)
 	return rec, nil
 }
 

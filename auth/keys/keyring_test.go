@@ -177,15 +177,35 @@ func TestRevoke(t *testing.T) {
 	}
 }
 
-// countingStore counts Gets on a real store, to observe the cache.
+// countingStore counts Gets on a real store, to observe the cache; with
+// gate set, each Get waits for a value on it first.
 type countingStore struct {
 	keys.Store
 	gets atomic.Int64
+	gate chan struct{}
 }
 
 func (c *countingStore) Get(ctx context.Context, id string) (keys.Key, error) {
 	c.gets.Add(1)
+	if c.gate != nil {
+		<-c.gate
+	}
 	return c.Store.Get(ctx, id)
+}
+
+// waitGets waits for the store to have been read want times, reads made in
+// the background included, and fails if it was read more.
+func waitGets(t *testing.T, cs *countingStore, want int64, step string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for cs.gets.Load() < want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	// A read in flight that should not be would show up by now.
+	time.Sleep(5 * time.Millisecond)
+	if g := cs.gets.Load(); g != want {
+		t.Fatalf("%s: %d store reads; want %d", step, g, want)
+	}
 }
 
 func TestVerifyCache(t *testing.T) {
@@ -209,12 +229,16 @@ func TestVerifyCache(t *testing.T) {
 		wantGets  int64
 	}{
 		{"first verify reads the store", 0, full, nil, 1},
-		{"hit within the ttl", 299 * time.Millisecond, full, nil, 1},
+		{"hit within the ttl", 200 * time.Millisecond, full, nil, 1},
 		{"wrong secret on a hit still fails", 0, wrongSecret(full), keys.ErrInvalid, 1},
-		{"expired at the ttl", time.Millisecond, full, nil, 2},
-		{"unknown key reads the store", 0, unknown, keys.ErrInvalid, 3},
-		{"unknown key is not cached", 0, unknown, keys.ErrInvalid, 4},
-		{"malformed key never reads the store", 0, "dsk_nope", keys.ErrInvalid, 4},
+		// With less than a quarter of the ttl left, the record is read
+		// again in the background, cached from that read's start.
+		{"hit near expiry reads ahead", 50 * time.Millisecond, full, nil, 2},
+		{"the record read ahead answers past the first expiry", 100 * time.Millisecond, full, nil, 2},
+		{"expired at the ttl", 200 * time.Millisecond, full, nil, 3},
+		{"unknown key reads the store", 0, unknown, keys.ErrInvalid, 4},
+		{"unknown key is not cached", 0, unknown, keys.ErrInvalid, 5},
+		{"malformed key never reads the store", 0, "dsk_nope", keys.ErrInvalid, 5},
 	}
 	for _, st := range steps {
 		advance(st.advance)
@@ -222,9 +246,34 @@ func TestVerifyCache(t *testing.T) {
 		if !errors.Is(err, st.wantErr) || (st.wantErr == nil && err != nil) {
 			t.Fatalf("%s: Verify = %v; want %v", st.name, err, st.wantErr)
 		}
-		if g := cs.gets.Load(); g != st.wantGets {
-			t.Fatalf("%s: %d store reads; want %d", st.name, g, st.wantGets)
-		}
+		waitGets(t, cs, st.wantGets, st.name)
+	}
+}
+
+// TestVerifyMissesShareARead: requests that miss the cache together wait
+// for one store read instead of each sending their own.
+func TestVerifyMissesShareARead(t *testing.T) {
+	cs := &countingStore{Store: openFile(t, filepath.Join(t.TempDir(), "keys.json"))}
+	kr := newKeyring(t, cs, keys.Config{})
+	_, full := mustIssue(t, kr)
+	cs.gate = make(chan struct{})
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range 20 {
+		wg.Go(func() {
+			if _, err := kr.Verify(t.Context(), full); err != nil {
+				bad.Add(1)
+			}
+		})
+	}
+	waitGets(t, cs, 1, "20 verifies of an uncached key")
+	close(cs.gate)
+	wg.Wait()
+	if bad.Load() != 0 {
+		t.Fatalf("%d verifies failed", bad.Load())
+	}
+	if g := cs.gets.Load(); g != 1 {
+		t.Fatalf("%d store reads for 20 verifies at once; want 1", g)
 	}
 }
 
