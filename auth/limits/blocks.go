@@ -110,9 +110,9 @@ type lease struct {
 	// spent (its trip is the key's refill, which requests wait on only
 	// once the block in hand has run out), and kept as aheadFirst …
 	// aheadLast (hasAhead) until then, so that they do not wait on Redis.
-	hasAhead    bool
-	aheadFirst  int64
-	aheadLast   int64
+	hasAhead   bool
+	aheadFirst int64
+	aheadLast  int64
 	// trips counts this key's trips in flight, so that a sweep leaves the
 	// lease they will write to.
 	trips int
