@@ -242,11 +242,7 @@ func (ls *lease) nextSize(rate Rate, now time.Time, interval time.Duration) int6
 // to install: it only tells the lease about the window, and not when the
 // lease holds a block another fill installed meanwhile.
 func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, size int64, asked time.Time, f *refill) (RateResult, error) {
-	callCtx, cancel := b.cfg.bound(ctx)
-	var ttl time.Duration
-	c, err := b.store.Increment(withTTLSink(callCtx, &ttl), key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
-	cancel()
-	answered := time.Now()
+	c, ttl, answered, err := b.trip(ctx, key, rate, size)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -283,6 +279,17 @@ func (b *blocks) fill(ctx context.Context, key string, rate Rate, ls *lease, siz
 		ls.size = 0
 	}
 	return res, nil
+}
+
+// trip takes a block of size for key from Redis, bounded by the
+// configured timeout, and returns ulule's reply, the window's TTL as the
+// script read it and when the reply came.
+func (b *blocks) trip(ctx context.Context, key string, rate Rate, size int64) (limiter.Context, time.Duration, time.Time, error) {
+	ctx, cancel := b.cfg.bound(ctx)
+	defer cancel()
+	var ttl time.Duration
+	c, err := b.store.Increment(withTTLSink(ctx, &ttl), key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
+	return c, ttl, time.Now(), err
 }
 
 // block is what ulule's reply to a block says.
@@ -325,11 +332,7 @@ func readBlock(c limiter.Context, rate Rate, size int64, ttl time.Duration, aske
 // spent before the trip came back. A failed trip keeps nothing and fails
 // those waiters, as a refill would.
 func (b *blocks) prefetch(key string, rate Rate, ls *lease, size int64, asked time.Time, f *refill) {
-	ctx, cancel := b.cfg.bound(context.Background())
-	var ttl time.Duration
-	c, err := b.store.Increment(withTTLSink(ctx, &ttl), key, size, limiter.Rate{Limit: rate.Requests, Period: rate.Period})
-	cancel()
-	answered := time.Now()
+	c, ttl, answered, err := b.trip(context.Background(), key, rate, size)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
