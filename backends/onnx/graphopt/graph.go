@@ -186,15 +186,7 @@ func (g *graph) operand(n *onnxpb.NodeProto) (string, float32, bool) {
 // addConst adds a float initializer under a new name and returns the name.
 func (g *graph) addConst(base string, dims []int64, v []float32) string {
 	g.fresh++
-	name := fmt.Sprintf("%s.graphopt.%d", base, g.fresh)
-	raw := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
-	}
-	t := &onnxpb.TensorProto{Name: name, Dims: append([]int64(nil), dims...), DataType: int32(onnxpb.TensorProto_FLOAT), RawData: raw}
-	g.g.Initializer = append(g.g.Initializer, t)
-	g.consts[name] = t
-	return name
+	return g.addTensor(fmt.Sprintf("%s.graphopt.%d", base, g.fresh), onnxpb.TensorProto_FLOAT, dims, f32raw(v))
 }
 
 // kill marks nodes dead; compact removes them.
