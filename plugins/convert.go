@@ -92,6 +92,8 @@ func imageFormatToProto(f ImageFormat) backendv1.ImageFormat {
 		return backendv1.ImageFormat_IMAGE_FORMAT_PNG
 	case ImageRGBA:
 		return backendv1.ImageFormat_IMAGE_FORMAT_RGBA
+	case ImageGray:
+		return backendv1.ImageFormat_IMAGE_FORMAT_GRAY
 	default:
 		return backendv1.ImageFormat_IMAGE_FORMAT_UNSPECIFIED
 	}
@@ -103,6 +105,8 @@ func imageFormatFromProto(f backendv1.ImageFormat) ImageFormat {
 		return ImagePNG
 	case backendv1.ImageFormat_IMAGE_FORMAT_RGBA:
 		return ImageRGBA
+	case backendv1.ImageFormat_IMAGE_FORMAT_GRAY:
+		return ImageGray
 	default:
 		return ImageFormatUnspecified
 	}

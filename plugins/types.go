@@ -103,6 +103,10 @@ const (
 	// ImageRGBA is raw 8-bit RGBA, row-major, without padding:
 	// len(Data) == Width*Height*4.
 	ImageRGBA
+	// ImageGray is raw 8-bit grayscale, row-major, without padding:
+	// len(Data) == Width*Height. Backends take it from API v1.1;
+	// ProcessRequest.ForAPIVersion expands it for older ones.
+	ImageGray
 )
 
 // Image is one encoded image.

@@ -10,12 +10,22 @@ import (
 // can ignore; a new major version gets a new proto package.
 const (
 	APIVersion1 = "v1"
+	// APIVersion1_1 adds ImageGray.
+	APIVersion1_1 = "v1.1"
 )
 
 // SupportedAPIVersions returns the API versions this build of the package
 // speaks, on either side of the boundary.
 func SupportedAPIVersions() []string {
-	return []string{APIVersion1}
+	return []string{APIVersion1, APIVersion1_1}
+}
+
+// APIVersionAtLeast reports whether API version v is min or later; a
+// version that does not parse is not.
+func APIVersionAtLeast(v, min string) bool {
+	a, ok1 := parseAPIVersion(v)
+	b, ok2 := parseAPIVersion(min)
+	return ok1 && ok2 && !a.less(b)
 }
 
 // VersionMismatchError says host and plugin share no API version. It

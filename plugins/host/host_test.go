@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,7 +43,7 @@ func TestStartAndList(t *testing.T) {
 		t.Fatalf("List = %+v", list)
 	}
 	s := list[1]
-	if s.State != host.StateRunning || s.Version != "v1" || s.APIVersion != "v1" || s.PID == 0 ||
+	if s.State != host.StateRunning || s.Version != "v1" || s.APIVersion != plugins.APIVersion1_1 || s.PID == 0 ||
 		s.Path != filepath.Join(dir, "ocr") || s.SHA256 != sha256Of(t, bins.v1) {
 		t.Errorf("status = %+v", s)
 	}
@@ -124,8 +125,57 @@ func TestAPIVersionRefused(t *testing.T) {
 	cfg := fastConfig(dir)
 	cfg.Backends = map[string]host.BackendConfig{"ocr": {Env: []string{"TESTBACKEND_API_VERSIONS=v2,v3"}}}
 	_, err := startHost(t, cfg)
-	if !errors.Is(err, plugins.ErrNoCommonAPIVersion) || !strings.Contains(err.Error(), "host supports [v1], plugin supports [v2, v3]") {
+	if !errors.Is(err, plugins.ErrNoCommonAPIVersion) || !strings.Contains(err.Error(), "host supports [v1, v1.1], plugin supports [v2, v3]") {
 		t.Fatalf("Start err = %v", err)
+	}
+}
+
+// TestGrayImagesForOlderBackends sends the same gray page to a backend that
+// speaks v1.1 and to one that speaks only v1, which refuses ImageGray: the
+// host expands it to RGBA for the latter, and both read the page.
+func TestGrayImagesForOlderBackends(t *testing.T) {
+	for _, tc := range []struct {
+		versions, negotiated string
+	}{
+		{"", plugins.APIVersion1_1},
+		{"v1", plugins.APIVersion1},
+	} {
+		t.Run("api="+tc.negotiated, func(t *testing.T) {
+			dir := t.TempDir()
+			install(t, bins.v1, filepath.Join(dir, "ocr"))
+			cfg := fastConfig(dir)
+			if tc.versions != "" {
+				cfg.Backends = map[string]host.BackendConfig{"ocr": {Env: []string{"TESTBACKEND_API_VERSIONS=" + tc.versions}}}
+			}
+			h, err := startHost(t, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := status(t, h, "ocr").APIVersion; got != tc.negotiated {
+				t.Fatalf("negotiated %q, want %q", got, tc.negotiated)
+			}
+			req := &plugins.ProcessRequest{Task: plugins.TaskOCRRecognize, Items: []plugins.Item{
+				{ID: "g", Image: plugins.Image{Format: plugins.ImageGray, Data: make([]byte, 4*3), Width: 4, Height: 3}},
+				rgba("c", 2, 2),
+			}}
+			var texts []string
+			err = h.Process(t.Context(), "ocr", req, func(r plugins.ItemResult) error {
+				if r.Err != nil {
+					return r.Err
+				}
+				texts = append(texts, r.Lines[0].Text)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(texts, []string{"g 4x3 v1", "c 2x2 v1"}) {
+				t.Errorf("texts = %q", texts)
+			}
+			if req.Items[0].Image.Format != plugins.ImageGray {
+				t.Error("the caller's request was changed")
+			}
+		})
 	}
 }
 

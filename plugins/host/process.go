@@ -36,7 +36,7 @@ func (h *Host) Process(ctx context.Context, name string, req *plugins.ProcessReq
 		if err != nil {
 			return fmt.Errorf("processing on backend %q: %w", name, err)
 		}
-		err = inst.backend.Process(ctx, pending, record)
+		err = inst.backend.Process(ctx, pending.ForAPIVersion(inst.apiVersion), record)
 		release(inst)
 		switch {
 		case err == nil:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	"slices"
 
 	"github.com/docstrange/mesh/api"
@@ -25,12 +24,9 @@ type OCR struct {
 // recognize reads one page image. scale converts image pixels to the page's
 // units (points for PDF pages, 1 for images, whose unit is the pixel).
 func (o *OCR) recognize(ctx context.Context, img image.Image, scale float64, langs []string) ([]scheduler.Block, error) {
-	rgba := toRGBA(img)
 	req := &plugins.ProcessRequest{
-		Task: plugins.TaskOCRRecognize,
-		Items: []plugins.Item{{ID: "page", Image: plugins.Image{
-			Format: plugins.ImageRGBA, Data: rgba.Pix, Width: rgba.Rect.Dx(), Height: rgba.Rect.Dy(),
-		}}},
+		Task:    plugins.TaskOCRRecognize,
+		Items:   []plugins.Item{{ID: "page", Image: plugins.WireImage(img)}},
 		Options: plugins.Options{Languages: langs},
 	}
 	var lines []plugins.Line
@@ -49,17 +45,6 @@ func (o *OCR) recognize(ctx context.Context, img image.Image, scale float64, lan
 		return nil, fmt.Errorf("running OCR: %w", err)
 	}
 	return linesToBlocks(lines, scale), nil
-}
-
-// toRGBA returns img as tightly packed RGBA, copying only when needed.
-func toRGBA(img image.Image) *image.RGBA {
-	if r, ok := img.(*image.RGBA); ok && r.Rect.Min == (image.Point{}) && r.Stride == 4*r.Rect.Dx() {
-		return r
-	}
-	b := img.Bounds()
-	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Rect, img, b.Min, draw.Src)
-	return out
 }
 
 // linesToBlocks groups OCR lines, which arrive in reading order, into

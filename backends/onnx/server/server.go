@@ -169,7 +169,8 @@ func (s *Server) recognize(ctx context.Context, item plugins.Item, opts ocr.Opti
 	return out
 }
 
-// decode turns a wire image into an image.Image without copying raw RGBA.
+// decode turns a wire image into an image.Image without copying raw
+// pixels.
 func decode(im plugins.Image) (image.Image, error) {
 	switch im.Format {
 	case plugins.ImageRGBA:
@@ -177,6 +178,11 @@ func decode(im plugins.Image) (image.Image, error) {
 			return nil, fmt.Errorf("raw RGBA of %d bytes does not match %dx%d", len(im.Data), im.Width, im.Height)
 		}
 		return &image.RGBA{Pix: im.Data, Stride: im.Width * 4, Rect: image.Rect(0, 0, im.Width, im.Height)}, nil
+	case plugins.ImageGray:
+		if im.Width <= 0 || im.Height <= 0 || len(im.Data) != im.Width*im.Height {
+			return nil, fmt.Errorf("raw gray of %d bytes does not match %dx%d", len(im.Data), im.Width, im.Height)
+		}
+		return &image.Gray{Pix: im.Data, Stride: im.Width, Rect: image.Rect(0, 0, im.Width, im.Height)}, nil
 	case plugins.ImagePNG:
 		// The header first: a small PNG can claim billions of pixels.
 		hdr, err := png.DecodeConfig(bytes.NewReader(im.Data))

@@ -55,24 +55,30 @@ func backend(t *testing.T) plugins.Backend {
 
 func textPNG(t *testing.T, text string) []byte {
 	t.Helper()
+	var b bytes.Buffer
+	png.Encode(&b, textGray(text))
+	return b.Bytes()
+}
+
+func textGray(text string) *image.Gray {
 	f, _ := opentype.Parse(goregular.TTF)
 	face, _ := opentype.NewFace(f, &opentype.FaceOptions{Size: 32, DPI: 72})
 	img := image.NewGray(image.Rect(0, 0, 900, 120))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	(&font.Drawer{Dst: img, Src: image.NewUniform(color.Black), Face: face, Dot: fixed.P(40, 75)}).DrawString(text)
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	return b.Bytes()
+	return img
 }
 
-// TestProcess reads one good item, with English as the language (the
-// engine's Latin classes), and refuses two bad ones.
+// TestProcess reads good items, PNG and raw gray, with English as the
+// language (the engine's Latin classes), and refuses bad ones.
 func TestProcess(t *testing.T) {
 	b := backend(t)
 	ctx := context.Background()
 	req := &plugins.ProcessRequest{Task: plugins.TaskOCRRecognize, Items: []plugins.Item{
 		{ID: "good", Image: plugins.Image{Format: plugins.ImagePNG, Data: textPNG(t, "Plugins read text")}},
+		{ID: "gray", Image: plugins.WireImage(textGray("Gray pages travel light"))},
 		{ID: "short-rgba", Image: plugins.Image{Format: plugins.ImageRGBA, Data: make([]byte, 10), Width: 10, Height: 10}},
+		{ID: "short-gray", Image: plugins.Image{Format: plugins.ImageGray, Data: make([]byte, 99), Width: 10, Height: 10}},
 		{ID: "not-png", Image: plugins.Image{Format: plugins.ImagePNG, Data: []byte("nope")}},
 	}, Options: plugins.Options{Languages: []string{"en"}}}
 	got := map[string]plugins.ItemResult{}
@@ -86,14 +92,17 @@ func TestProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 3 {
-		t.Fatalf("results for %d items, want 3", len(got))
+	if len(got) != len(req.Items) {
+		t.Fatalf("results for %d items, want %d", len(got), len(req.Items))
 	}
 	good := got["good"]
 	if good.Err != nil || len(good.Lines) != 1 || !strings.Contains(good.Lines[0].Text, "read text") {
 		t.Fatalf("good item: %+v", good)
 	}
-	for _, id := range []string{"short-rgba", "not-png"} {
+	if g := got["gray"]; req.Items[1].Image.Format != plugins.ImageGray || g.Err != nil || len(g.Lines) != 1 || !strings.Contains(g.Lines[0].Text, "travel light") {
+		t.Fatalf("gray item (%v): %+v", req.Items[1].Image.Format, g)
+	}
+	for _, id := range []string{"short-rgba", "short-gray", "not-png"} {
 		if e := got[id].Err; e == nil || e.Code != plugins.CodeInvalidImage {
 			t.Errorf("%s: %+v, want invalid_image", id, got[id])
 		}

@@ -140,16 +140,15 @@ func recognizeInProcess(ctx context.Context, e *ocr.Engine, p *page) (sample, er
 
 // recognizeViaPlugin sends p as one raw RGBA item in one Process call.
 func recognizeViaPlugin(ctx context.Context, h *host.Host, p *page) (sample, error) {
-	b := p.img.Bounds()
-	req := &plugins.ProcessRequest{
-		Task: plugins.TaskOCRRecognize,
-		Items: []plugins.Item{{ID: strconv.Itoa(p.Index), Image: plugins.Image{
-			Format: plugins.ImageRGBA, Data: p.img.Pix, Width: b.Dx(), Height: b.Dy(),
-		}}},
-		Options: plugins.Options{Languages: pageLanguages},
-	}
 	var got []plugins.ItemResult
 	start := time.Now()
+	// As the worker sends a page: its image in the most compact raw form
+	// (gray for these pages), the conversion timed with the call.
+	req := &plugins.ProcessRequest{
+		Task:    plugins.TaskOCRRecognize,
+		Items:   []plugins.Item{{ID: strconv.Itoa(p.Index), Image: plugins.WireImage(p.img)}},
+		Options: plugins.Options{Languages: pageLanguages},
+	}
 	err := h.Process(ctx, backendName, req, func(r plugins.ItemResult) error {
 		got = append(got, r)
 		return nil

@@ -106,6 +106,11 @@ func (b *backend) result(task string, it plugins.Item, took time.Duration) plugi
 			r.Err = &plugins.ItemError{Code: plugins.CodeInvalidImage, Message: fmt.Sprintf("rgba: %d bytes for %dx%d", len(it.Image.Data), w, h)}
 			return r
 		}
+	case plugins.ImageGray:
+		if w <= 0 || h <= 0 || len(it.Image.Data) != w*h || !b.speaks(plugins.APIVersion1_1) {
+			r.Err = &plugins.ItemError{Code: plugins.CodeInvalidImage, Message: fmt.Sprintf("gray: %d bytes for %dx%d (API versions %v)", len(it.Image.Data), w, h, b.apiVersions)}
+			return r
+		}
 	default:
 		r.Err = &plugins.ItemError{Code: plugins.CodeInvalidImage, Message: "unknown image format"}
 		return r
@@ -117,4 +122,15 @@ func (b *backend) result(task string, it plugins.Item, took time.Duration) plugi
 	}
 	r.Lines = []plugins.Line{{Text: text, Box: box, Confidence: 1}}
 	return r
+}
+
+// speaks reports whether the backend lists API version v or a later one of
+// the same major version; a v1-only backend must never be sent ImageGray.
+func (b *backend) speaks(v string) bool {
+	for _, have := range b.apiVersions {
+		if plugins.APIVersionAtLeast(have, v) {
+			return true
+		}
+	}
+	return false
 }

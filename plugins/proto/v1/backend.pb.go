@@ -91,6 +91,10 @@ const (
 	ImageFormat_IMAGE_FORMAT_PNG ImageFormat = 1
 	// Raw 8-bit RGBA, row-major, no padding: len(data) == width*height*4.
 	ImageFormat_IMAGE_FORMAT_RGBA ImageFormat = 2
+	// Raw 8-bit grayscale, row-major, no padding: len(data) == width*height.
+	// A quarter of RGBA's bytes for scans and black-and-white pages. From API
+	// v1.1: hosts send it only to backends that negotiated v1.1 or later.
+	ImageFormat_IMAGE_FORMAT_GRAY ImageFormat = 3
 )
 
 // Enum value maps for ImageFormat.
@@ -99,11 +103,13 @@ var (
 		0: "IMAGE_FORMAT_UNSPECIFIED",
 		1: "IMAGE_FORMAT_PNG",
 		2: "IMAGE_FORMAT_RGBA",
+		3: "IMAGE_FORMAT_GRAY",
 	}
 	ImageFormat_value = map[string]int32{
 		"IMAGE_FORMAT_UNSPECIFIED": 0,
 		"IMAGE_FORMAT_PNG":         1,
 		"IMAGE_FORMAT_RGBA":        2,
+		"IMAGE_FORMAT_GRAY":        3,
 	}
 )
 
@@ -1363,11 +1369,12 @@ const file_backend_proto_rawDesc = "" +
 	"\x19HEALTH_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15HEALTH_STATUS_SERVING\x10\x01\x12\x1a\n" +
 	"\x16HEALTH_STATUS_DEGRADED\x10\x02\x12\x1d\n" +
-	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*X\n" +
+	"\x19HEALTH_STATUS_NOT_SERVING\x10\x03*o\n" +
 	"\vImageFormat\x12\x1c\n" +
 	"\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10IMAGE_FORMAT_PNG\x10\x01\x12\x15\n" +
-	"\x11IMAGE_FORMAT_RGBA\x10\x022\xe8\x02\n" +
+	"\x11IMAGE_FORMAT_RGBA\x10\x02\x12\x15\n" +
+	"\x11IMAGE_FORMAT_GRAY\x10\x032\xe8\x02\n" +
 	"\aBackend\x12^\n" +
 	"\tNegotiate\x12'.docstrange.backend.v1.NegotiateRequest\x1a(.docstrange.backend.v1.NegotiateResponse\x12O\n" +
 	"\x04Info\x12\".docstrange.backend.v1.InfoRequest\x1a#.docstrange.backend.v1.InfoResponse\x12U\n" +
