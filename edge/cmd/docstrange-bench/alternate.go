@@ -29,6 +29,8 @@ func runAlternating(ctx context.Context, log *slog.Logger, a, b phaseSpec, round
 				spec.warmup = 0
 			}
 			r := runLogged(ctx, log, spec, append(extra, keyRound, round+1)...)
+			log.Info("turn done", keyPhase, spec.name, keyRound, round+1, "ok", r.latency.Count,
+				"p50", r.latency.P50, "p99", r.latency.P99)
 			turns[i] = append(turns[i], r)
 			if r.aborted != nil {
 				return merge(a, turns[0]), merge(b, turns[1])
@@ -59,6 +61,7 @@ func merge(spec phaseSpec, turns []*phaseResult) *phaseResult {
 	}
 	for _, t := range turns {
 		m.latencies = append(m.latencies, t.latencies...)
+		m.turnP99 = append(m.turnP99, t.latency.P99)
 		m.errors.merge(t.errors)
 		m.warmupOK += t.warmupOK
 		m.warmupErrors.merge(t.warmupErrors)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,4 +289,35 @@ func TestChainVerdict(t *testing.T) {
 func near(a, b float64) bool {
 	d := a - b
 	return d < 1e-9 && d > -1e-9
+}
+
+// TestRoundsAdded: with the phases taken in rounds, the comparison reports
+// the added p99 round by round and their median, and the verdict's text
+// carries them; a pooled p99 over rounds is still what is judged.
+func TestRoundsAdded(t *testing.T) {
+	ms1 := time.Millisecond
+	base := measured("baseline@5/s", 100, ms1, 4*ms1)
+	chain := measured("chain@5/s", 100, ms1, 9*ms1)
+	base.TurnsP99MS = []float64{4, 5, 3, 4}
+	chain.TurnsP99MS = []float64{4.5, 5.5, 12, 4.5}
+	x := &chainComparison{Baseline: base, Chain: chain}
+	x.compare()
+	if want := []float64{0.5, 0.5, 9, 0.5}; !slices.Equal(x.RoundsAddedP99MS, want) {
+		t.Fatalf("rounds = %v, want %v", x.RoundsAddedP99MS, want)
+	}
+	if x.MedianRoundAddedP99MS == nil || *x.MedianRoundAddedP99MS != 0.5 {
+		t.Fatalf("median = %v, want 0.5", x.MedianRoundAddedP99MS)
+	}
+	if note := x.roundsNote(); note != "; by round +0.50ms +0.50ms +9.00ms +0.50ms, median +0.50ms" {
+		t.Errorf("note = %q", note)
+	}
+	// Turn counts that do not pair up give no rounds.
+	chain.TurnsP99MS = chain.TurnsP99MS[:3]
+	x.compare()
+	if x.RoundsAddedP99MS != nil || x.MedianRoundAddedP99MS != nil || x.roundsNote() != "" {
+		t.Errorf("unpaired turns: %v %v", x.RoundsAddedP99MS, x.MedianRoundAddedP99MS)
+	}
+	if got := median([]float64{3, 1, 2, 10}); got != 2.5 {
+		t.Errorf("median of an even count = %v, want 2.5", got)
+	}
 }

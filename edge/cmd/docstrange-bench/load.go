@@ -56,6 +56,9 @@ type phaseResult struct {
 	// slices is how many turns were merged into this result
 	// (alternate.go); 0 for one stretch.
 	slices int
+	// turnP99 is each merged turn's p99 latency, in turn order; nil for
+	// one stretch.
+	turnP99 []time.Duration
 	// measured is the measured wall time of merged turns, which is not
 	// measureEnd-measureStart; 0 for one stretch.
 	measured time.Duration

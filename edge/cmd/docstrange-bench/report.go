@@ -70,7 +70,10 @@ type phaseReport struct {
 	WindowS    float64 `json:"window_s"`
 	// Slices is how many turns the phase's window was taken in, taking
 	// turns with another phase (-chain-rounds); absent for one stretch.
-	Slices           int          `json:"slices,omitempty"`
+	Slices int `json:"slices,omitempty"`
+	// TurnsP99MS is each turn's own p99, in turn order; absent for one
+	// stretch.
+	TurnsP99MS       []float64    `json:"turns_p99_ms,omitempty"`
 	Count            int          `json:"count"`
 	Errors           int          `json:"errors"`
 	RPS              float64      `json:"requests_per_s"`
@@ -212,6 +215,9 @@ func newPhaseReport(r *phaseResult) *phaseReport {
 	}
 	if a := r.aborted; a != nil {
 		p.Aborted = &errorCount{Kind: a.kind, Count: 1, Example: a.example}
+	}
+	for _, d := range r.turnP99 {
+		p.TurnsP99MS = append(p.TurnsP99MS, ms(d))
 	}
 	if r.cpu.ClientOK {
 		p.ClientCPUCores = &r.cpu.ClientCores
