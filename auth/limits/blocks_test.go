@@ -79,6 +79,7 @@ func TestRedisBlocks(t *testing.T) {
 		{name: "a full window refuses locally until it ends", run: testBlocksFull},
 		{name: "a block that crosses the limit is refused, and its window", run: testBlocksCrossing},
 		{name: "a new window drops the old block", run: testBlocksNewWindow},
+		{name: "a key quiet at its window's end starts the next from one", run: testBlocksNewWindowQuiet},
 		{name: "edges counting one by one share the window", run: testBlocksUluleEdge},
 		{name: "two edges never admit more than the limit", run: testBlocksTwoEdges},
 		{name: "remaining never over-reports", run: testBlocksRemaining},
@@ -194,13 +195,14 @@ func testBlocksCrossing(t *testing.T, srv *redistest.Server) {
 	if n := e.trips.n.Load() - trips; n != 0 {
 		t.Fatalf("%d trips for 5 refusals; want none", n)
 	}
-	// The key starts again from a block of one.
+	// The key was busy (with the growing interval, any pause is short):
+	// the next window starts with a block as big as its last, 16.
 	waitWindow(t, srv, "pro:acme", got.Reset)
 	if got := take(t, e.RateLimiter, "pro:acme", r); got.Reached || got.Remaining != limit-1 {
 		t.Fatalf("Take in the next window = %+v; want Remaining %d", got, limit-1)
 	}
-	if n := redisCount(t, srv, "pro:acme"); n != 1 {
-		t.Fatalf("redis counter in the new window %d; want a block of one", n)
+	if n := redisCount(t, srv, "pro:acme"); n != 16 {
+		t.Fatalf("redis counter in the new window %d; want a block of 16", n)
 	}
 }
 
@@ -219,10 +221,11 @@ func testBlocksNewWindow(t *testing.T, srv *redistest.Server) {
 		t.Fatalf("redis counter %d; want 51", got)
 	}
 	waitWindow(t, srv, "pro:acme", last.Reset)
-	// The slots left belonged to the old window: the new one starts
-	// afresh, from a block of one, then grows again, the block of 4 taken
-	// when the 2 are half spent.
-	for i, want := range []int64{1, 3, 7, 7} {
+	// The slots left belonged to the old window and are not used. The key
+	// was busy (with the growing interval, any pause is short), so the new
+	// window starts with a block as big as the last, 20, rather than
+	// doubling from one with a trip each time.
+	for i, want := range []int64{20, 20, 20, 20} {
 		if got := take(t, e.RateLimiter, "pro:acme", r); got.Reached || got.Remaining != limit-int64(i+1) {
 			t.Fatalf("Take #%d in the next window = %+v; want Remaining %d", i+1, got, limit-i-1)
 		}
@@ -230,6 +233,31 @@ func testBlocksNewWindow(t *testing.T, srv *redistest.Server) {
 		if got := redisCount(t, srv, "pro:acme"); got != want {
 			t.Fatalf("redis counter after Take #%d in the new window %d; want %d", i+1, got, want)
 		}
+	}
+}
+
+// testBlocksNewWindowQuiet: a key that went quiet for more than twice the
+// block interval before its window ended starts the next one from a block
+// of one again, holding nothing back from other edges.
+func testBlocksNewWindowQuiet(t *testing.T, srv *redistest.Server) {
+	const limit = 1000
+	r := limits.Rate{Requests: limit, Period: 2 * time.Second}
+	e := newBlockEdge(t, srv, 200*time.Millisecond)
+	var last limits.RateResult
+	for range 30 {
+		last = take(t, e.RateLimiter, "quiet", r)
+	}
+	limits.WaitTrips(e.RateLimiter)
+	if n := redisCount(t, srv, "quiet"); n <= 30 {
+		t.Skipf("the blocks did not grow (counter %d): the machine was too slow for a 200 ms interval", n)
+	}
+	// The window ends at least a second after it opened: five intervals.
+	waitWindow(t, srv, "quiet", last.Reset)
+	if got := take(t, e.RateLimiter, "quiet", r); got.Reached || got.Remaining != limit-1 {
+		t.Fatalf("Take in the next window = %+v; want Remaining %d", got, limit-1)
+	}
+	if n := redisCount(t, srv, "quiet"); n != 1 {
+		t.Fatalf("redis counter in the new window %d; want a block of one", n)
 	}
 }
 
