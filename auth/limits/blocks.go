@@ -47,8 +47,10 @@ const (
 //
 // A block fits the key: a window's first is one request, and each next
 // one doubles when the last was spent within interval and halves when it
-// was not, up to a fiftieth of the limit (and maxBlock). A key that sees a
-// request now and then goes to Redis every time and holds nothing back
+// was not, up to a fiftieth of the limit (and maxBlock). A key still busy
+// when its window ends starts the next with a block as big as its last
+// (the window's last milliseconds go one request a trip, as below). A key
+// that sees a request now and then goes to Redis every time and holds nothing back
 // from the other edges; a busy key goes to Redis 5 to 20 times a second.
 // A Redis that dies is noticed when the block in hand is spent: what that
 // block admits after the death was counted in Redis before it, so failing
@@ -60,8 +62,7 @@ const (
 //     part of that block still under the limit is unknown: the whole block
 //     is refused, losing at most n-1 slots. The counter only grows within
 //     a window, so one block at most crosses the limit, and the counter is
-//     then past it: the key is refused here, with no trip, until Reset, and
-//     its blocks start again from one.
+//     then past it: the key is refused here, with no trip, until Reset.
 //   - Reset is the window's end rounded down to the second. The script's
 //     reply also holds the TTL in milliseconds (withTTLSink reads it), and
 //     Redis read it no sooner than the block was asked for, so a block is
@@ -243,7 +244,8 @@ func (ls *lease) nextSize(rate Rate, now time.Time, interval time.Duration) int6
 	case ls.size == 0 || !now.Before(ls.deadline):
 		// Past the deadline the last block's window may not have ended
 		// (it ends within a second of its Reset), and a block would
-		// outlast it; if it has, a new window starts from one.
+		// outlast it; if it has, a new window starts from one unless
+		// the key was busy (above).
 		return 1
 	case now.Sub(ls.asked) < interval:
 		return min(ls.size*2, most)
