@@ -60,14 +60,14 @@ func TestWireImage(t *testing.T) {
 					t.Errorf("RGBA data %v", w.Data)
 				}
 			}
-			src := map[bool][]byte{true: nil}
+			var src []byte
 			switch im := tc.img.(type) {
 			case *image.Gray:
-				src[true] = im.Pix
+				src = im.Pix
 			case *image.RGBA:
-				src[true] = im.Pix
+				src = im.Pix
 			}
-			if shared := src[true] != nil && &w.Data[0] == &src[true][0]; shared != tc.shared {
+			if shared := src != nil && &w.Data[0] == &src[0]; shared != tc.shared {
 				t.Errorf("shared pixels = %v, want %v", shared, tc.shared)
 			}
 		})

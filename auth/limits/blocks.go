@@ -50,8 +50,9 @@ const (
 // was not, up to a fiftieth of the limit (and maxBlock). A key still busy
 // when its window ends starts the next with a block as big as its last
 // (the window's last milliseconds go one request a trip, as below). A key
-// that sees a request now and then goes to Redis every time and holds nothing back
-// from the other edges; a busy key goes to Redis 5 to 20 times a second.
+// that sees a request now and then goes to Redis every time and holds
+// nothing back from the other edges; a busy key goes to Redis 5 to 20
+// times a second.
 // A Redis that dies is noticed when the block in hand is spent: what that
 // block admits after the death was counted in Redis before it, so failing
 // closed still lets nothing through uncounted.

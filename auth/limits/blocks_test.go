@@ -197,11 +197,7 @@ func testBlocksCrossing(t *testing.T, srv *redistest.Server) {
 	}
 	// The key was busy (with the growing interval, any pause is short):
 	// the next window starts with a block as big as its last, 16.
-	waitWindow(t, srv, "pro:acme", got.Reset)
-	if got := take(t, e.RateLimiter, "pro:acme", r); got.Reached || got.Remaining != limit-1 {
-		t.Fatalf("Take in the next window = %+v; want Remaining %d", got, limit-1)
-	}
-	if n := redisCount(t, srv, "pro:acme"); n != 16 {
+	if n := firstBlockOfNextWindow(t, e, srv, "pro:acme", r, got.Reset); n != 16 {
 		t.Fatalf("redis counter in the new window %d; want a block of 16", n)
 	}
 }
@@ -252,13 +248,21 @@ func testBlocksNewWindowQuiet(t *testing.T, srv *redistest.Server) {
 		t.Skipf("the blocks did not grow (counter %d): the machine was too slow for a 200 ms interval", n)
 	}
 	// The window ends at least a second after it opened: five intervals.
-	waitWindow(t, srv, "quiet", last.Reset)
-	if got := take(t, e.RateLimiter, "quiet", r); got.Reached || got.Remaining != limit-1 {
-		t.Fatalf("Take in the next window = %+v; want Remaining %d", got, limit-1)
-	}
-	if n := redisCount(t, srv, "quiet"); n != 1 {
+	if n := firstBlockOfNextWindow(t, e, srv, "quiet", r, last.Reset); n != 1 {
 		t.Fatalf("redis counter in the new window %d; want a block of one", n)
 	}
+}
+
+// firstBlockOfNextWindow waits for the window of key that ends at reset to
+// go, takes one request of the next, which must be admitted as its first,
+// and returns Redis's counter: the size of the block that request took.
+func firstBlockOfNextWindow(t *testing.T, e *blockEdge, srv *redistest.Server, key string, r limits.Rate, reset time.Time) int64 {
+	t.Helper()
+	waitWindow(t, srv, key, reset)
+	if got := take(t, e.RateLimiter, key, r); got.Reached || got.Remaining != r.Requests-1 {
+		t.Fatalf("Take in the next window = %+v; want Remaining %d", got, r.Requests-1)
+	}
+	return redisCount(t, srv, key)
 }
 
 // testBlocksUluleEdge: an edge that counts each request with ulule's Get

@@ -3,28 +3,16 @@ package authn_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/docstrange/mesh/auth/keys"
 	_ "github.com/docstrange/mesh/caddy-modules/all"
+	"github.com/docstrange/mesh/internal/caddyharness"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // issueKey writes a pepper and one API key into an embedded data folder,
 // as the edge would find them after an admin issued the key.
@@ -90,33 +78,19 @@ func edgeLog(t *testing.T, file string) string {
 func TestAPIKeyStaysOutOfCaddyLogs(t *testing.T) {
 	dataDir, logFile := t.TempDir(), filepath.Join(t.TempDir(), "caddy.log")
 	secret := issueKey(t, dataDir)
-	adminPort, httpPort, httpsPort := freePort(t), freePort(t), freePort(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 60_000_000_000})
-	tester.InitServer(fmt.Sprintf(`
-	{
-		skip_install_trust
-		admin localhost:%d
-		http_port %d
-		https_port %d
-		grace_period 1ns
-		persist_config off
-		%s
+	tester, base := caddyharness.Start(t, edgeLog(t, logFile)+fmt.Sprintf(`
 		docstrange {
 			data_dir %q
 			workers -1
-		}
-	}
-	http://localhost:%d {
+		}`, dataDir), `
 		route {
 			docstrange_errors
 			request_id
 			docstrange_authn
 			error "handler failed after authentication" 500
-		}
-	}
-	`, adminPort, httpPort, httpsPort, edgeLog(t, logFile), dataDir, httpPort), "caddyfile")
+		}`)
 
-	req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://localhost:%d/api/v1/jobs", httpPort), nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/jobs", nil)
 	req.Header.Set("X-API-Key", secret)
 	req.Header.Set("User-Agent", "log-test-agent")
 	resp, err := tester.Client.Do(req)

@@ -2,45 +2,19 @@ package cors
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/docstrange/mesh/api"
+	"github.com/docstrange/mesh/internal/caddyharness"
 )
-
-// freePort returns a TCP port free a moment ago, so that this package's
-// server does not collide with another package's tests running alongside.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestServer runs the handler inside a real Caddy, adapted from a
 // Caddyfile, in front of a route that stands for authentication: a
 // preflight must be answered without reaching it.
 func TestServer(t *testing.T) {
-	adminPort, httpPort, httpsPort := freePort(t), freePort(t), freePort(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort})
-	tester.InitServer(fmt.Sprintf(`
-	{
-		skip_install_trust
-		admin localhost:%d
-		http_port %d
-		https_port %d
-		grace_period 1ns
-		persist_config off
-	}
-	http://localhost:%d {
+	tester, base := caddyharness.Start(t, "", `
 		route {
 			docstrange_cors {
 				origins https://app.example
@@ -48,10 +22,8 @@ func TestServer(t *testing.T) {
 			@noauth not header Authorization *
 			respond @noauth "unauthenticated" 401
 			respond "ok" 200
-		}
-	}
-	`, adminPort, httpPort, httpsPort, httpPort), "caddyfile")
-	base := fmt.Sprintf("http://localhost:%d/api/v1/jobs", httpPort)
+		}`)
+	base += "/api/v1/jobs"
 
 	tests := []struct {
 		name        string

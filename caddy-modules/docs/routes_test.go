@@ -3,7 +3,6 @@ package docs_test
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,17 +20,8 @@ import (
 	"github.com/docstrange/mesh/api/openapi"
 	_ "github.com/docstrange/mesh/caddy-modules/all"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
+	"github.com/docstrange/mesh/internal/proctest"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // wildcard matches a ServeMux wildcard, "{id}" or "{rest...}", or "{$}".
 var wildcard = regexp.MustCompile(`\{([A-Za-z_$]*)(\.\.\.)?\}`)
@@ -66,10 +56,11 @@ func TestServedRoutesAreDocumented(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		os.RemoveAll(dataDir)
 	})
-	httpPort := freePort(t)
+	ports := proctest.FreePorts(t, 3)
+	httpPort := ports[0]
 	for k, v := range map[string]string{
 		"DOCSTRANGE_DATA_DIR": dataDir, "DOCSTRANGE_HTTP_HOST": "127.0.0.1", "DOCSTRANGE_HTTP_PORT": strconv.Itoa(httpPort),
-		"DOCSTRANGE_HTTPS_PORT": strconv.Itoa(freePort(t)), "DOCSTRANGE_ADMIN_PORT": strconv.Itoa(freePort(t)),
+		"DOCSTRANGE_HTTPS_PORT": strconv.Itoa(ports[1]), "DOCSTRANGE_ADMIN_PORT": strconv.Itoa(ports[2]),
 		"DOCSTRANGE_WORKERS": "-1", "DOCSTRANGE_STORE": "embedded", "DOCSTRANGE_BACKENDS_DIR": "",
 		"DOCSTRANGE_ANONYMOUS": "on", "DOCSTRANGE_TIERS_FILE": "", "DOCSTRANGE_UPLOAD_STORE": "file",
 	} {

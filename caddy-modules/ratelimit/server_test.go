@@ -6,29 +6,17 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/docstrange/mesh/api"
 	_ "github.com/docstrange/mesh/caddy-modules/all"
+	"github.com/docstrange/mesh/internal/caddyharness"
 	"github.com/docstrange/mesh/policy"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // freeRate is the free tier's request budget in this test.
 const freeRate = 6
@@ -56,16 +44,7 @@ func tiersFile(t *testing.T) string {
 // TestChain runs the request id, authn, authz, ratelimit and job handlers
 // in a real Caddy, adapted from a Caddyfile, as the edge orders them.
 func TestChain(t *testing.T) {
-	adminPort, httpPort, httpsPort := freePort(t), freePort(t), freePort(t)
-	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{AdminPort: adminPort, LoadRequestTimeout: 60_000_000_000})
-	tester.InitServer(fmt.Sprintf(`
-	{
-		skip_install_trust
-		admin localhost:%d
-		http_port %d
-		https_port %d
-		grace_period 1ns
-		persist_config off
+	tester, base := caddyharness.Start(t, fmt.Sprintf(`
 		docstrange {
 			data_dir %q
 			workers -1
@@ -75,9 +54,7 @@ func TestChain(t *testing.T) {
 		}
 		servers {
 			trusted_proxies static 10.0.0.0/8
-		}
-	}
-	http://localhost:%d {
+		}`, t.TempDir(), tiersFile(t)), `
 		route {
 			docstrange_errors
 			request_id
@@ -89,10 +66,7 @@ func TestChain(t *testing.T) {
 		}
 		handle_errors {
 			docstrange_errors
-		}
-	}
-	`, adminPort, httpPort, httpsPort, t.TempDir(), tiersFile(t), httpPort), "caddyfile")
-	base := fmt.Sprintf("http://localhost:%d", httpPort)
+		}`)
 
 	do := func(t *testing.T, method, path string, headers map[string]string, body []byte) (*http.Response, []byte) {
 		t.Helper()
