@@ -14,6 +14,7 @@ import (
 	"github.com/docstrange/mesh/backends/onnx/internal/modeltest"
 	"github.com/docstrange/mesh/backends/onnx/internal/onnxpb"
 	"github.com/docstrange/mesh/backends/onnx/manifest"
+	dsort "github.com/docstrange/mesh/backends/onnx/ort"
 )
 
 // builder assembles a small opset-9 model the way paddle2onnx writes one:
@@ -126,16 +127,23 @@ func lcnetModel(t *testing.T) []byte {
 	return out
 }
 
-var ortOnce = func(t *testing.T) {
+// testRuntime is the environment every test of the package shares, opened
+// through the ort package so that sessions it makes know the LookupTable
+// operator; it stays open until the test binary exits.
+var testRuntime *dsort.Runtime
+
+func ortOnce(t *testing.T) *dsort.Runtime {
 	t.Helper()
-	m := modeltest.Manifest(t)
-	if ort.IsInitialized() {
-		return
+	if testRuntime != nil {
+		return testRuntime
 	}
-	ort.SetSharedLibraryPath(filepath.Join(m.Dir, m.Runtime.File))
-	if err := ort.InitializeEnvironment(); err != nil {
+	m := modeltest.Manifest(t)
+	rt, err := dsort.Open(filepath.Join(m.Dir, m.Runtime.File))
+	if err != nil {
 		t.Fatalf("initializing onnxruntime: %v", err)
 	}
+	testRuntime = rt
+	return rt
 }
 
 // run runs a model on input x of shape dims and returns its first output.

@@ -41,6 +41,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -74,6 +75,19 @@ type QuantStats struct {
 	Tensors int `json:"tensors"`
 	// HardSigmoids is how many HardSigmoid nodes became quantized Adds.
 	HardSigmoids int `json:"hard_sigmoids"`
+	// LookupTables is how many hard-swishes became one LookupTable.
+	LookupTables int `json:"lookup_tables,omitempty"`
+}
+
+// QuantOptions shapes a quantized model.
+type QuantOptions struct {
+	// LookupDomain, when set, is the operator domain of a LookupTable
+	// operator the runtime has (uint8 input, 256-entry uint8 table, uint8
+	// output of the input's shape), and every hard-swish x·HardSigmoid(x)
+	// becomes one table from x's codes to the product's: one pass over
+	// the tensor instead of a QLinearAdd and a QLinearMul. Default "" (the
+	// standard operators only).
+	LookupDomain string
 }
 
 func parse(model []byte) (*onnxpb.ModelProto, error) {
@@ -178,7 +192,7 @@ func Calibration(prepared []byte) ([]byte, []string, error) {
 // Quantize returns the prepared model with its region quantized to the
 // given ranges (see the file comment). Every tensor Calibration named must
 // have a finite range.
-func Quantize(prepared []byte, ranges map[string]Range) ([]byte, QuantStats, error) {
+func Quantize(prepared []byte, ranges map[string]Range, opt QuantOptions) ([]byte, QuantStats, error) {
 	m, err := parse(prepared)
 	if err != nil {
 		return nil, QuantStats{}, err
@@ -193,7 +207,10 @@ func Quantize(prepared []byte, ranges map[string]Range) ([]byte, QuantStats, err
 	if err := g.opset10(m); err != nil {
 		return nil, QuantStats{}, err
 	}
-	q := &quantizer{g: g, m: m, scales: map[string]float32{}}
+	if opt.LookupDomain != "" {
+		m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: opt.LookupDomain, Version: 1})
+	}
+	q := &quantizer{g: g, m: m, opt: opt, scales: map[string]float32{}, zeros: map[string]uint8{}, codes: map[string]string{}}
 	st := q.run(ranges)
 	if err := topoSort(m.Graph); err != nil {
 		return nil, st, err
@@ -255,15 +272,28 @@ func (g *graph) opset10(m *onnxpb.ModelProto) error {
 
 // quantizer rewrites one graph's region.
 type quantizer struct {
-	g *graph
-	m *onnxpb.ModelProto
-	// scales are the step of every dequantized tensor, by name.
+	g   *graph
+	m   *onnxpb.ModelProto
+	opt QuantOptions
+	// scales and zeros are the step and zero point of every dequantized
+	// tensor, and codes the name of its uint8 codes, by name.
 	scales map[string]float32
+	zeros  map[string]uint8
+	codes  map[string]string
 }
 
 func (q *quantizer) run(ranges map[string]Range) QuantStats {
 	var st QuantStats
 	nodes := q.g.region()
+	var swishes []swish
+	if q.opt.LookupDomain != "" {
+		swishes = q.swishes(nodes)
+		gone := map[*onnxpb.NodeProto]bool{}
+		for _, sw := range swishes {
+			gone[sw.hs], gone[sw.mul] = true, true
+		}
+		nodes = slices.DeleteFunc(slices.Clone(nodes), func(n *onnxpb.NodeProto) bool { return gone[n] })
+	}
 	// Nodes whose output already goes through its pair.
 	paired := map[*onnxpb.NodeProto]bool{}
 	for _, n := range nodes {
@@ -312,12 +342,85 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 			}
 		}
 	}
+	for _, sw := range swishes {
+		q.lookup(sw, ranges[sw.mul.Output[0]])
+		st.LookupTables++
+	}
 	for _, n := range nodes {
 		if n.OpType == "Conv" && q.conv(n) {
 			st.Convs++
 		}
 	}
 	return st
+}
+
+// swish is a hard-swish: mul = x · hs, hs = HardSigmoid(x; 1/6, 1/2).
+type swish struct {
+	x       string
+	hs, mul *onnxpb.NodeProto
+}
+
+// swishes finds the region's hard-swishes of a convolution's output, which
+// has codes to look up.
+func (q *quantizer) swishes(nodes []*onnxpb.NodeProto) []swish {
+	in := map[*onnxpb.NodeProto]bool{}
+	for _, n := range nodes {
+		in[n] = true
+	}
+	var out []swish
+	for _, hs := range nodes {
+		if !isHardSigmoid(hs) {
+			continue
+		}
+		x := hs.Input[0]
+		mul := q.g.only(hs.Output[0])
+		if mul == nil || !in[mul] || mul.OpType != "Mul" || len(mul.Input) != 2 || len(mul.Output) != 1 ||
+			!(mul.Input[0] == x && mul.Input[1] == hs.Output[0] || mul.Input[1] == x && mul.Input[0] == hs.Output[0]) {
+			continue
+		}
+		if p := q.g.producer[x]; p == nil || !in[p] || p.OpType != "Conv" {
+			continue
+		}
+		out = append(out, swish{x: x, hs: hs, mul: mul})
+	}
+	return out
+}
+
+// lookup replaces a hard-swish by a LookupTable from x's codes to codes of
+// the product at its own range, read back through a DequantizeLinear under
+// the product's name.
+func (q *quantizer) lookup(sw swish, r Range) {
+	sx, zx := q.scales[sw.x], q.zeros[sw.x]
+	sy, zy := uint8Params(r)
+	table := make([]byte, 256)
+	for c := range table {
+		v := float64(sx) * float64(c-int(zx))
+		h := v * max(0, min(6, v+3)) / 6
+		table[c] = byte(max(0, min(255, math.Round(h/float64(sy))+float64(zy))))
+	}
+	y := sw.mul.Output[0]
+	base := q.g.name(y, "lut")
+	lut := &onnxpb.NodeProto{OpType: "LookupTable", Domain: q.opt.LookupDomain, Name: base, Output: []string{base + ".u8"}, Input: []string{
+		q.codes[sw.x], q.g.addTensor(base+".table", onnxpb.TensorProto_UINT8, []int64{256}, table),
+	}}
+	dq := &onnxpb.NodeProto{OpType: "DequantizeLinear", Domain: msDomain, Name: base + ".DQ", Output: []string{y}, Input: []string{
+		lut.Output[0],
+		q.g.addTensor(base+".scale", onnxpb.TensorProto_FLOAT, nil, f32raw([]float32{sy})),
+		q.g.addTensor(base+".zero", onnxpb.TensorProto_UINT8, nil, []byte{zy}),
+	}}
+	q.m.Graph.Node = append(q.m.Graph.Node, lut, dq)
+	q.scales[y], q.zeros[y], q.codes[y] = sy, zy, lut.Output[0]
+	q.g.kill(sw.hs, sw.mul)
+}
+
+// isHardSigmoid reports whether n is HardSigmoid(x; 1/6, 1/2), hard-swish's
+// gate.
+func isHardSigmoid(n *onnxpb.NodeProto) bool {
+	if n.OpType != "HardSigmoid" || n.Domain != "" || len(n.Input) != 1 || len(n.Output) != 1 {
+		return false
+	}
+	a, b := attr(n, "alpha"), attr(n, "beta")
+	return a != nil && b != nil && math.Abs(float64(a.F)-1.0/6) <= 1e-6 && math.Abs(float64(b.F)-0.5) <= 1e-6
 }
 
 // pair adds QuantizeLinear(in; qs, qz) → DequantizeLinear(ds, dz) → out.
@@ -333,17 +436,13 @@ func (q *quantizer) pair(in, out string, qs, ds float32, qz, dz uint8) {
 	q.m.Graph.Node = append(q.m.Graph.Node,
 		&onnxpb.NodeProto{OpType: "QuantizeLinear", Domain: msDomain, Name: base + ".Q", Input: []string{in, qsc, qzp}, Output: []string{base + ".u8"}},
 		&onnxpb.NodeProto{OpType: "DequantizeLinear", Domain: msDomain, Name: base + ".DQ", Input: []string{base + ".u8", dsc, dzp}, Output: []string{out}})
-	q.scales[out] = ds
+	q.scales[out], q.zeros[out], q.codes[out] = ds, dz, base+".u8"
 }
 
 // hardSigmoid turns HardSigmoid(x; 1/6, 1/2) into Add(x, 3) quantized over
 // [0, 6] and read back at 1/255 a step, and reports whether n was one.
 func (q *quantizer) hardSigmoid(n *onnxpb.NodeProto) bool {
-	if n.OpType != "HardSigmoid" || len(n.Input) != 1 || len(n.Output) != 1 {
-		return false
-	}
-	a, b := attr(n, "alpha"), attr(n, "beta")
-	if a == nil || b == nil || math.Abs(float64(a.F)-1.0/6) > 1e-6 || math.Abs(float64(b.F)-0.5) > 1e-6 {
+	if !isHardSigmoid(n) {
 		return false
 	}
 	out := n.Output[0]

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/docstrange/mesh/backends/onnx/internal/onnxpb"
+	dsort "github.com/docstrange/mesh/backends/onnx/ort"
 )
 
 // calibrate runs the calibration model of prepared on n random inputs of
@@ -55,9 +56,9 @@ func calibrate(t *testing.T, prepared []byte, dims []int64, n int) map[string]Ra
 }
 
 // TestQuantizeLCNet quantizes the PP-LCNet-shaped model: every conv gets
-// int8 weights, every hard-swish's HardSigmoid becomes a quantized Add,
-// every Q/DQ node is ONNX Runtime's, and the outputs stay close to the
-// float model's.
+// int8 weights, every hard-swish becomes a quantized Add and Mul or, where
+// the runtime has the operator, one LookupTable, every Q/DQ node is ONNX
+// Runtime's, and the outputs stay close to the float model's.
 func TestQuantizeLCNet(t *testing.T) {
 	model := lcnetModel(t)
 	prepared, err := Prepare(model)
@@ -65,52 +66,92 @@ func TestQuantizeLCNet(t *testing.T) {
 		t.Fatal(err)
 	}
 	dims := []int64{1, 3, 12, 20}
-	q, st, err := Quantize(prepared, calibrate(t, prepared, dims, 8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Convs != 5 || st.HardSigmoids != 3 || st.Tensors == 0 {
-		t.Errorf("stats %+v, want 5 convs and 3 hard sigmoids", st)
-	}
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(q, &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range m.OpsetImport {
-		if o.Domain == "" && o.Version < 10 {
-			t.Errorf("default opset %d, want at least 10 for QLinearConv", o.Version)
-		}
-	}
-	ops := map[string]int{}
-	for _, n := range m.Graph.Node {
-		ops[n.OpType]++
-		if (n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear") && n.Domain != msDomain {
-			t.Errorf("%s %q in domain %q, want %s", n.OpType, n.Name, n.Domain, msDomain)
-		}
-	}
-	if ops["HardSigmoid"] != 0 || ops["QuantizeLinear"] == 0 || ops["DequantizeLinear"] == 0 {
-		t.Errorf("ops %v: want no HardSigmoid and Q/DQ pairs", ops)
-	}
-
-	// The quantized model against the float one on a fresh input: 8-bit
-	// steps, not exact, but close next to the output's own spread.
+	ranges := calibrate(t, prepared, dims, 8)
 	rng := rand.New(rand.NewPCG(7, 8))
 	x := make([]float32, 3*12*20)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64() * 2)
 	}
 	want, _ := run(t, model, "x", "y", dims, x)
-	got, _ := run(t, q, "x", "y", dims, x)
-	var diff, spread float64
-	for i := range want {
-		diff += math.Abs(float64(got[i] - want[i]))
-		spread += math.Abs(float64(want[i]))
+	tests := []struct {
+		name string
+		opt  QuantOptions
+		// stats and ops are what the quantized model must have.
+		stats QuantStats
+		ops   map[string]int
+	}{
+		{name: "standard operators", stats: QuantStats{Convs: 5, HardSigmoids: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0}},
+		{name: "lookup tables", opt: QuantOptions{LookupDomain: dsort.LookupDomain}, stats: QuantStats{Convs: 5, LookupTables: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 3}},
 	}
-	if rel := diff / spread; rel > 0.05 || rel == 0 {
-		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
-	} else {
-		t.Logf("quantized outputs differ by %.2f%% of their mean size", 100*rel)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, st, err := Quantize(prepared, ranges, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Tensors == 0 {
+				t.Errorf("stats %+v: no tensor quantized", st)
+			}
+			st.Tensors = 0
+			if st != tt.stats {
+				t.Errorf("stats %+v, want %+v", st, tt.stats)
+			}
+			var m onnxpb.ModelProto
+			if err := proto.Unmarshal(q, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range m.OpsetImport {
+				if o.Domain == "" && o.Version < 10 {
+					t.Errorf("default opset %d, want at least 10 for QLinearConv", o.Version)
+				}
+			}
+			ops := map[string]int{}
+			for _, n := range m.Graph.Node {
+				ops[n.OpType]++
+				if (n.OpType == "QuantizeLinear" || n.OpType == "DequantizeLinear") && n.Domain != msDomain {
+					t.Errorf("%s %q in domain %q, want %s", n.OpType, n.Name, n.Domain, msDomain)
+				}
+			}
+			for op, n := range tt.ops {
+				if ops[op] != n {
+					t.Errorf("%d %s nodes, want %d (ops %v)", ops[op], op, n, ops)
+				}
+			}
+			if ops["QuantizeLinear"] == 0 || ops["DequantizeLinear"] == 0 {
+				t.Errorf("ops %v: want Q/DQ pairs", ops)
+			}
+
+			// Against the float model on a fresh input: 8-bit steps, not
+			// exact, but close next to the output's own spread.
+			got := runRuntime(t, q, dims, x)
+			var diff, spread float64
+			for i := range want {
+				diff += math.Abs(float64(got[i] - want[i]))
+				spread += math.Abs(float64(want[i]))
+			}
+			if rel := diff / spread; rel > 0.05 || rel == 0 {
+				t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
+			} else {
+				t.Logf("quantized outputs differ by %.4f%% of their mean size", 100*rel)
+			}
+		})
 	}
+}
+
+// runRuntime runs a model through a session of the shared runtime, which
+// knows the LookupTable operator, and returns its only output.
+func runRuntime(t *testing.T, model []byte, dims []int64, x []float32) []float32 {
+	t.Helper()
+	s, err := ortOnce(t).NewSessionFromBytes(t.Context(), "quantized", model, dsort.Config{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatalf("creating session: %v", err)
+	}
+	defer s.Close()
+	out, err := s.Run(t.Context(), dsort.Tensor{Shape: dims, Data: x})
+	if err != nil {
+		t.Fatalf("running: %v", err)
+	}
+	return out[0].Data
 }
 
 func TestQuantizeNeedsEveryRange(t *testing.T) {
@@ -123,10 +164,10 @@ func TestQuantizeNeedsEveryRange(t *testing.T) {
 		delete(ranges, name)
 		break
 	}
-	if _, _, err := Quantize(prepared, ranges); err == nil || !strings.Contains(err.Error(), "no calibrated range") {
+	if _, _, err := Quantize(prepared, ranges, QuantOptions{}); err == nil || !strings.Contains(err.Error(), "no calibrated range") {
 		t.Errorf("a missing range: %v, want an error naming it", err)
 	}
-	if _, _, err := Quantize([]byte("not a model"), nil); err == nil {
+	if _, _, err := Quantize([]byte("not a model"), nil, QuantOptions{}); err == nil {
 		t.Error("garbage: want an error")
 	}
 	if _, _, err := Calibration([]byte("not a model")); err == nil {

@@ -106,9 +106,13 @@ func (e *Engine) quantizeRecognizer(ctx context.Context, m manifest.Model, model
 	}
 	key := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%s", m.SHA256, calibrationVersion, e.rt.Version()))
 	cache := e.man.Path(fmt.Sprintf("calibration-%x.json", key[:8]))
+	var opt graphopt.QuantOptions
+	if e.rt.LookupTable() == nil {
+		opt.LookupDomain = ort.LookupDomain
+	}
 	var ranges map[string]graphopt.Range
 	if b, err := os.ReadFile(cache); err == nil && json.Unmarshal(b, &ranges) == nil {
-		q, st, err := graphopt.Quantize(prepared, ranges)
+		q, st, err := graphopt.Quantize(prepared, ranges, opt)
 		if err == nil {
 			return q, st, nil
 		}
@@ -117,7 +121,7 @@ func (e *Engine) quantizeRecognizer(ctx context.Context, m manifest.Model, model
 	if ranges, err = e.calibrate(ctx, m, prepared, rt); err != nil {
 		return fail(err)
 	}
-	q, st, err := graphopt.Quantize(prepared, ranges)
+	q, st, err := graphopt.Quantize(prepared, ranges, opt)
 	if err != nil {
 		return fail(err)
 	}

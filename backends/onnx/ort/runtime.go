@@ -50,6 +50,7 @@ func Open(libraryPath string) (*Runtime, error) {
 		return nil, fmt.Errorf("opening onnx runtime %q: %w", libraryPath, err)
 	}
 	envRefs, envLib = 1, libraryPath
+	initLookup(libraryPath)
 	return &Runtime{library: libraryPath}, nil
 }
 

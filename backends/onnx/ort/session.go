@@ -7,6 +7,9 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/docstrange/mesh/backends/onnx/internal/onnxpb"
 )
 
 // Tensor is a dense float32 tensor in row-major order.
@@ -53,27 +56,20 @@ func (r *Runtime) newSession(ctx context.Context, modelPath string, data []byte,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	var ins, outs []ort.InputOutputInfo
-	var err error
-	if data != nil {
-		ins, outs, err = ort.GetInputOutputInfoWithONNXData(data)
-	} else {
-		ins, outs, err = ort.GetInputOutputInfo(modelPath)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading model %q: %w", modelPath, err)
-	}
 	s := &Session{
 		model:  modelPath,
 		data:   data,
 		report: ProviderReport{Requested: cfg.Provider, Active: cfg.Provider},
 		free:   make(chan *ort.DynamicAdvancedSession, cfg.PoolSize),
 	}
-	for _, in := range ins {
-		s.inputs = append(s.inputs, in.Name)
+	var err error
+	if data != nil {
+		s.inputs, s.outputs, err = graphIO(data)
+	} else {
+		s.inputs, s.outputs, err = fileIO(modelPath)
 	}
-	for _, out := range outs {
-		s.outputs = append(s.outputs, out.Name)
+	if err != nil {
+		return nil, fmt.Errorf("reading model %q: %w", modelPath, err)
 	}
 	for range cfg.PoolSize {
 		if err := ctx.Err(); err != nil {
@@ -111,6 +107,60 @@ func (s *Session) open(cfg Config) (*ort.DynamicAdvancedSession, error) {
 	return sess, nil
 }
 
+// fileIO names a model file's inputs and outputs through a temporary
+// session, which knows the custom operators.
+func fileIO(path string) (ins, outs []string, err error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating session options: %w", err)
+	}
+	defer opts.Destroy()
+	if err := registerLookup(opts); err != nil {
+		return nil, nil, err
+	}
+	in, out, err := ort.GetInputOutputInfoWithOptions(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, i := range in {
+		ins = append(ins, i.Name)
+	}
+	for _, o := range out {
+		outs = append(outs, o.Name)
+	}
+	return ins, outs, nil
+}
+
+// graphIO names a model's inputs (those no initializer gives) and outputs
+// from its graph. onnxruntime_go reads them from a model in memory only
+// through a temporary session without options, which cannot load a model
+// that uses a custom operator, and which costs a second session build.
+func graphIO(data []byte) (ins, outs []string, err error) {
+	var m onnxpb.ModelProto
+	if err := proto.Unmarshal(data, &m); err != nil {
+		return nil, nil, fmt.Errorf("parsing: %w", err)
+	}
+	if m.Graph == nil {
+		return nil, nil, errors.New("parsing: no graph")
+	}
+	init := map[string]bool{}
+	for _, t := range m.Graph.Initializer {
+		init[t.Name] = true
+	}
+	for _, in := range m.Graph.Input {
+		if !init[in.Name] {
+			ins = append(ins, in.Name)
+		}
+	}
+	for _, o := range m.Graph.Output {
+		outs = append(outs, o.Name)
+	}
+	if len(ins) == 0 || len(outs) == 0 {
+		return nil, nil, fmt.Errorf("parsing: %d inputs and %d outputs", len(ins), len(outs))
+	}
+	return ins, outs, nil
+}
+
 func (s *Session) create(cfg Config, provider string) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -126,6 +176,9 @@ func (s *Session) create(cfg Config, provider string) (*ort.DynamicAdvancedSessi
 		if err := opts.SetInterOpNumThreads(cfg.InterOpThreads); err != nil {
 			return nil, fmt.Errorf("setting inter-op threads: %w", err)
 		}
+	}
+	if err := registerLookup(opts); err != nil {
+		return nil, err
 	}
 	switch provider {
 	case ProviderTensorRT:
