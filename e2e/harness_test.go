@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -116,22 +115,13 @@ func anonymous(req *http.Request) *http.Request {
 	return req.WithContext(context.WithValue(req.Context(), anonymousKey{}, true))
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startStack runs the edge on a free port with a fresh data folder; extra
 // environment entries override the Caddyfile's defaults.
 func startStack(t *testing.T, extraEnv ...string) *stack {
 	t.Helper()
 	s := &stack{t: t, dataDir: t.TempDir()}
-	port, adminPort, httpsPort := freePort(t), freePort(t), freePort(t)
+	ports := proctest.FreePorts(t, 3)
+	port, adminPort, httpsPort := ports[0], ports[1], ports[2]
 	s.base = "http://127.0.0.1:" + strconv.Itoa(port)
 	s.admin = "http://127.0.0.1:" + strconv.Itoa(adminPort)
 	s.https = "https://127.0.0.1:" + strconv.Itoa(httpsPort)

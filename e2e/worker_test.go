@@ -66,7 +66,7 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 // with env, waiting until its /health answers 200.
 func startCommand(t *testing.T, name string, env ...string) *workerProc {
 	t.Helper()
-	w := &workerProc{t: t, logs: &proctest.Log{}, addr: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+	w := &workerProc{t: t, logs: &proctest.Log{}, addr: "127.0.0.1:" + strconv.Itoa(proctest.FreePorts(t, 1)[0])}
 	w.cmd = exec.Command(buildCmd(t, name))
 	w.cmd.Env = append(append(os.Environ(), "DOCSTRANGE_HTTP_ADDR="+w.addr), env...)
 	if dir := os.Getenv("DOCSTRANGE_E2E_COVERDIR"); dir != "" {

@@ -21,17 +21,20 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// FreePorts finds n free 127.0.0.1 ports for an agent that needs several,
-// failing the test when it cannot.
+// FreePorts finds n distinct free 127.0.0.1 ports for an agent that needs
+// several, failing the test when it cannot. Every port stays bound until
+// all are chosen: released one by one, the kernel may hand the same port
+// out twice (a Caddy once got its admin and HTTP listeners on one port).
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {
-		p, err := FreePort()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("finding a free port: %v", err)
 		}
-		ports[i] = p
+		defer l.Close()
+		ports[i] = l.Addr().(*net.TCPAddr).Port
 	}
 	return ports
 }

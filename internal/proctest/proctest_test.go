@@ -19,6 +19,26 @@ func TestFreePortIsFree(t *testing.T) {
 	l.Close()
 }
 
+// TestFreePortsDistinct asks for many ports at once: all must differ and
+// each must be free again when FreePorts returns.
+func TestFreePortsDistinct(t *testing.T) {
+	for range 20 {
+		ports := FreePorts(t, 16)
+		seen := map[int]bool{}
+		for _, p := range ports {
+			if seen[p] {
+				t.Fatalf("port %d handed out twice in %v", p, ports)
+			}
+			seen[p] = true
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				t.Fatalf("port %d is not free: %v", p, err)
+			}
+			l.Close()
+		}
+	}
+}
+
 func TestLogConcurrent(t *testing.T) {
 	var l Log
 	var wg sync.WaitGroup
