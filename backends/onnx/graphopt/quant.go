@@ -212,6 +212,7 @@ func Quantize(prepared []byte, ranges map[string]Range, opt QuantOptions) ([]byt
 	}
 	q := &quantizer{g: g, m: m, opt: opt, scales: map[string]float32{}, zeros: map[string]uint8{}, codes: map[string]string{}}
 	st := q.run(ranges)
+	g.pruneQDQ()
 	if err := topoSort(m.Graph); err != nil {
 		return nil, st, err
 	}
@@ -291,6 +292,9 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 		gone := map[*onnxpb.NodeProto]bool{}
 		for _, sw := range swishes {
 			gone[sw.hs], gone[sw.mul] = true, true
+			for _, n := range sw.tail {
+				gone[n] = true
+			}
 		}
 		nodes = slices.DeleteFunc(slices.Clone(nodes), func(n *onnxpb.NodeProto) bool { return gone[n] })
 	}
@@ -343,7 +347,7 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 		}
 	}
 	for _, sw := range swishes {
-		q.lookup(sw, ranges[sw.mul.Output[0]])
+		q.lookup(sw, ranges[sw.y])
 		st.LookupTables++
 	}
 	for _, n := range nodes {
@@ -354,10 +358,17 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 	return st
 }
 
-// swish is a hard-swish: mul = x · hs, hs = HardSigmoid(x; 1/6, 1/2).
+// swish is a hard-swish, mul = x · hs with hs = HardSigmoid(x; 1/6, 1/2),
+// and the scalar multiplications and additions that follow it alone, which
+// make its output y = scale·mul + shift.
 type swish struct {
-	x       string
-	hs, mul *onnxpb.NodeProto
+	x            string
+	hs, mul      *onnxpb.NodeProto
+	tail         []*onnxpb.NodeProto
+	y            string
+	scale, shift float64
+	// planar is set when x is a 2-D convolution's NCHW output.
+	planar bool
 }
 
 // swishes finds the region's hard-swishes of a convolution's output, which
@@ -378,39 +389,114 @@ func (q *quantizer) swishes(nodes []*onnxpb.NodeProto) []swish {
 			!(mul.Input[0] == x && mul.Input[1] == hs.Output[0] || mul.Input[1] == x && mul.Input[0] == hs.Output[0]) {
 			continue
 		}
-		if p := q.g.producer[x]; p == nil || !in[p] || p.OpType != "Conv" {
+		p := q.g.producer[x]
+		if p == nil || !in[p] || p.OpType != "Conv" {
 			continue
 		}
-		out = append(out, swish{x: x, hs: hs, mul: mul})
+		_, dims, _ := q.g.floats(p.Input[1])
+		sw := swish{x: x, hs: hs, mul: mul, y: mul.Output[0], scale: 1, planar: len(dims) == 4}
+		for {
+			n := q.g.only(sw.y)
+			if n == nil || !in[n] || n.OpType != "Add" && n.OpType != "Mul" || len(n.Output) != 1 {
+				break
+			}
+			v, c, ok := q.g.operand(n)
+			if !ok || v != sw.y {
+				break
+			}
+			if n.OpType == "Mul" {
+				sw.scale, sw.shift = sw.scale*float64(c), sw.shift*float64(c)
+			} else {
+				sw.shift += float64(c)
+			}
+			sw.tail, sw.y = append(sw.tail, n), n.Output[0]
+		}
+		out = append(out, sw)
 	}
 	return out
 }
 
-// lookup replaces a hard-swish by a LookupTable from x's codes to codes of
-// the product at its own range, read back through a DequantizeLinear under
-// the product's name.
+// lookup replaces a hard-swish and its scalar tail by a LookupTable from
+// x's codes to codes of y at y's range, read back through a
+// DequantizeLinear under y's name.
 func (q *quantizer) lookup(sw swish, r Range) {
 	sx, zx := q.scales[sw.x], q.zeros[sw.x]
 	sy, zy := uint8Params(r)
 	table := make([]byte, 256)
 	for c := range table {
 		v := float64(sx) * float64(c-int(zx))
-		h := v * max(0, min(6, v+3)) / 6
+		h := sw.scale*v*max(0, min(6, v+3))/6 + sw.shift
 		table[c] = byte(max(0, min(255, math.Round(h/float64(sy))+float64(zy))))
 	}
-	y := sw.mul.Output[0]
+	y := sw.y
 	base := q.g.name(y, "lut")
-	lut := &onnxpb.NodeProto{OpType: "LookupTable", Domain: q.opt.LookupDomain, Name: base, Output: []string{base + ".u8"}, Input: []string{
-		q.codes[sw.x], q.g.addTensor(base+".table", onnxpb.TensorProto_UINT8, []int64{256}, table),
+	in, out := q.codes[sw.x], base+".u8"
+	if sw.planar {
+		// ONNX Runtime runs its quantized convolutions channels-last and
+		// moves the transposes that takes through the operators it knows
+		// to be element-wise, where they cancel; a custom operator stops
+		// them, which costs a transpose each side. An explicit pair to
+		// channels-last and back around the table meets each of those and
+		// cancels it, so the table reads the convolution's output as is.
+		in = q.transpose(base+".nhwc", in, []int64{0, 2, 3, 1})
+		out = base + ".u8.nhwc"
+		q.transposeTo(base+".nchw", out, base+".u8", []int64{0, 3, 1, 2})
+	}
+	lut := &onnxpb.NodeProto{OpType: "LookupTable", Domain: q.opt.LookupDomain, Name: base, Output: []string{out}, Input: []string{
+		in, q.g.addTensor(base+".table", onnxpb.TensorProto_UINT8, []int64{256}, table),
 	}}
 	dq := &onnxpb.NodeProto{OpType: "DequantizeLinear", Domain: msDomain, Name: base + ".DQ", Output: []string{y}, Input: []string{
-		lut.Output[0],
+		base + ".u8",
 		q.g.addTensor(base+".scale", onnxpb.TensorProto_FLOAT, nil, f32raw([]float32{sy})),
 		q.g.addTensor(base+".zero", onnxpb.TensorProto_UINT8, nil, []byte{zy}),
 	}}
 	q.m.Graph.Node = append(q.m.Graph.Node, lut, dq)
-	q.scales[y], q.zeros[y], q.codes[y] = sy, zy, lut.Output[0]
+	q.scales[y], q.zeros[y], q.codes[y] = sy, zy, base+".u8"
 	q.g.kill(sw.hs, sw.mul)
+	q.g.kill(sw.tail...)
+}
+
+// transpose adds a Transpose of in by perm and returns its output.
+func (q *quantizer) transpose(name, in string, perm []int64) string {
+	q.transposeTo(name, in, name+".out", perm)
+	return name + ".out"
+}
+
+func (q *quantizer) transposeTo(name, in, out string, perm []int64) {
+	q.m.Graph.Node = append(q.m.Graph.Node, &onnxpb.NodeProto{
+		OpType: "Transpose", Name: name, Input: []string{in}, Output: []string{out},
+		Attribute: []*onnxpb.AttributeProto{{Name: "perm", Type: onnxpb.AttributeProto_INTS, Ints: perm}},
+	})
+}
+
+// pruneQDQ drops quantize and dequantize nodes whose outputs nothing
+// reads: a lookup table reads a convolution's codes, leaving the pair's
+// DequantizeLinear unread, and ONNX Runtime runs an unread node anyway.
+func (g *graph) pruneQDQ() {
+	for {
+		used := map[string]bool{}
+		for _, n := range g.g.Node {
+			if !g.dead[n] {
+				for _, in := range n.Input {
+					used[in] = true
+				}
+			}
+		}
+		for name := range g.outputs {
+			used[name] = true
+		}
+		pruned := false
+		for _, n := range g.g.Node {
+			if g.dead[n] || n.Domain != msDomain || n.OpType != "QuantizeLinear" && n.OpType != "DequantizeLinear" || used[n.Output[0]] {
+				continue
+			}
+			g.kill(n)
+			pruned = true
+		}
+		if !pruned {
+			return
+		}
+	}
 }
 
 // isHardSigmoid reports whether n is HardSigmoid(x; 1/6, 1/2), hard-swish's

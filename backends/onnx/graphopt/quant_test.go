@@ -80,8 +80,12 @@ func TestQuantizeLCNet(t *testing.T) {
 		stats QuantStats
 		ops   map[string]int
 	}{
-		{name: "standard operators", stats: QuantStats{Convs: 5, HardSigmoids: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0}},
-		{name: "lookup tables", opt: QuantOptions{LookupDomain: dsort.LookupDomain}, stats: QuantStats{Convs: 5, LookupTables: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 3}},
+		// Three hard-swishes as Add and Mul, and the one shift that stays
+		// before a padded convolution.
+		{name: "standard operators", stats: QuantStats{Convs: 5, HardSigmoids: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0, "Add": 4, "Mul": 3}},
+		// Each hard-swish, with the shift after it, as one table between
+		// a pair of transposes.
+		{name: "lookup tables", opt: QuantOptions{LookupDomain: dsort.LookupDomain}, stats: QuantStats{Convs: 5, LookupTables: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 3, "Add": 0, "Mul": 0, "Transpose": 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,7 +136,7 @@ func TestQuantizeLCNet(t *testing.T) {
 			if rel := diff / spread; rel > 0.05 || rel == 0 {
 				t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
 			} else {
-				t.Logf("quantized outputs differ by %.4f%% of their mean size", 100*rel)
+				t.Logf("quantized outputs differ by %.2f%% of their mean size", 100*rel)
 			}
 		})
 	}

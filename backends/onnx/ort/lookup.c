@@ -74,6 +74,47 @@ static size_t lut_no_alias(int **in, int **out) {
 
 static void lut_release_alias(int *in, int *out) {}
 
+// The output has the input's shape. The context owns the input's shape
+// info (releasing it frees it twice), and ONNX Runtime writes an unknown
+// dimension without a name as the value -1, which downstream shape checks
+// then misread, so each unnamed unknown dimension gets a fresh name.
+static OrtStatusPtr lut_shape(const OrtCustomOp *o, OrtShapeInferContext *ctx) {
+	static unsigned long fresh;
+	OrtTensorTypeAndShapeInfo *in = NULL, *out = NULL;
+	OrtStatus *st = api->ShapeInferContext_GetInputTypeShape(ctx, 0, &in);
+	if (st != NULL) {
+		return st;
+	}
+	size_t rank = 0;
+	if ((st = api->GetDimensionsCount(in, &rank)) != NULL || rank > 16) {
+		return st;
+	}
+	int64_t dims[16];
+	const char *names[16];
+	char made[16][40];
+	if ((st = api->GetDimensions(in, dims, rank)) != NULL || (st = api->GetSymbolicDimensions(in, names, rank)) != NULL) {
+		return st;
+	}
+	unsigned long id = __atomic_add_fetch(&fresh, 1, __ATOMIC_RELAXED);
+	for (size_t i = 0; i < rank; i++) {
+		if (dims[i] < 0 && (names[i] == NULL || names[i][0] == 0)) {
+			snprintf(made[i], sizeof made[i], "docstrange_lookup_%lu_%zu", id, i);
+			names[i] = made[i];
+		} else if (names[i] == NULL) {
+			names[i] = "";
+		}
+	}
+	if ((st = api->CreateTensorTypeAndShapeInfo(&out)) != NULL) {
+		return st;
+	}
+	if ((st = api->SetTensorElementType(out, ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8)) == NULL &&
+	    (st = api->SetDimensions(out, dims, rank)) == NULL && (st = api->SetSymbolicDimensions(out, names, rank)) == NULL) {
+		st = api->ShapeInferContext_SetOutputTypeShape(ctx, 0, out);
+	}
+	api->ReleaseTensorTypeAndShapeInfo(out);
+	return st;
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void apply_vbmi(const uint8_t *x, const uint8_t *t, uint8_t *y, size_t n) {
 	const __m512i t0 = _mm512_loadu_si512(t), t1 = _mm512_loadu_si512(t + 64);
 	const __m512i t2 = _mm512_loadu_si512(t + 128), t3 = _mm512_loadu_si512(t + 192);
@@ -214,9 +255,7 @@ int ds_lookup_init(const char *library, char *err, size_t errlen) {
 	op.GetVariadicOutputHomogeneity = lut_homogeneous;
 	op.CreateKernelV2 = lut_create;
 	op.KernelComputeV2 = lut_compute;
-	// No shape inference: the input's shape info as the context gives it
-	// loses symbolic dimensions, and a downstream output then "expects" 0.
-	op.InferOutputShapeFn = NULL;
+	op.InferOutputShapeFn = lut_shape;
 	op.GetStartVersion = lut_start;
 	op.GetEndVersion = lut_end;
 	op.GetMayInplace = lut_inplace;
