@@ -23,7 +23,8 @@ package graphopt
 //     QLinearMul and QLinearGlobalAveragePool.
 //
 // The region is the graph's leading run of Conv, Add, Mul, HardSigmoid,
-// GlobalAveragePool and Relu nodes: the backbone. The rest (pooling, the
+// GlobalAveragePool, Relu, Resize and Concat nodes: the backbone, and for
+// the detector its feature pyramid too. The rest (pooling, the
 // SVTR neck, the CTC head) stays float, reading the backbone's output
 // through one DequantizeLinear.
 //
@@ -129,7 +130,20 @@ func Prepare(model []byte) ([]byte, error) {
 }
 
 // quantOps are the operators a quantized region is made of.
-var quantOps = map[string]bool{"Conv": true, "Add": true, "Mul": true, "HardSigmoid": true, "GlobalAveragePool": true, "Relu": true}
+var quantOps = map[string]bool{
+	"Conv": true, "Add": true, "Mul": true, "HardSigmoid": true, "GlobalAveragePool": true, "Relu": true,
+	"Resize": true, "Concat": true,
+}
+
+// dataInputs is how many leading inputs of n carry activations: a Conv's
+// weights and bias and a Resize's roi, scales and sizes are parameters.
+func dataInputs(n *onnxpb.NodeProto) int {
+	switch n.OpType {
+	case "Conv", "Resize":
+		return 1
+	}
+	return len(n.Input)
+}
 
 // region is the graph's leading run of quantizable nodes, Constant nodes
 // skipped.
@@ -153,7 +167,7 @@ func (g *graph) regionTensors() []string {
 	seen := map[string]bool{"": true}
 	var out []string
 	for _, n := range g.region() {
-		for _, t := range append(append([]string(nil), n.Input...), n.Output...) {
+		for _, t := range append(append([]string(nil), n.Input[:dataInputs(n)]...), n.Output...) {
 			if _, _, isConst := g.floats(t); isConst || seen[t] {
 				continue
 			}
@@ -312,7 +326,13 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 			continue
 		}
 		for i, out := range n.Output {
-			s, z := uint8Params(ranges[out])
+			r := ranges[out]
+			if n.OpType == "Resize" {
+				// The same step and zero point as its input let ONNX
+				// Runtime resize the codes themselves.
+				r = ranges[n.Input[0]]
+			}
+			s, z := uint8Params(r)
 			pre := q.g.name(out, "pre")
 			n.Output[i] = pre
 			q.pair(pre, out, s, s, z, z)
@@ -323,7 +343,7 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 	// operands.
 	for _, n := range nodes {
 		for i, in := range n.Input {
-			if n.OpType == "Conv" && i > 0 || in == "" {
+			if i >= dataInputs(n) || in == "" {
 				continue
 			}
 			if _, ok := q.scales[in]; ok {

@@ -1,6 +1,7 @@
 package graphopt
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -221,4 +222,115 @@ func TestPrepareFoldsBatchNorm(t *testing.T) {
 		}
 	}
 	sameOutputs(t, model, prepared, []int64{1, 3, 6, 7})
+}
+
+// TestQuantizePyramid quantizes a feature-pyramid step, as the detector's
+// neck has: a nearest ×2 Resize of a strided convolution and a Concat
+// stay in the region, the Resize's output codes share its input's step and
+// zero point (so that ONNX Runtime resizes the codes), its scales stay a
+// float parameter, and the outputs stay close to the float model's.
+func TestQuantizePyramid(t *testing.T) {
+	b := &builder{rng: rand.New(rand.NewPCG(11, 12))}
+	low := b.conv("x", 3, 4, 3, 1, 1)
+	down := b.conv(low, 4, 4, 3, 1, 1)
+	b.nodes[len(b.nodes)-1].Attribute = append(b.nodes[len(b.nodes)-1].Attribute,
+		&onnxpb.AttributeProto{Name: "strides", Type: onnxpb.AttributeProto_INTS, Ints: []int64{2, 2}})
+	scales := b.constant([]int64{4}, []float32{1, 1, 2, 2})
+	up := b.op("Resize", []*onnxpb.AttributeProto{{Name: "mode", Type: onnxpb.AttributeProto_STRING, S: []byte("nearest")}}, down, "", scales)
+	cat := b.op("Concat", []*onnxpb.AttributeProto{{Name: "axis", Type: onnxpb.AttributeProto_INT, I: 1}}, up, low)
+	y := b.conv(cat, 8, 4, 1, 0, 1)
+	m := &onnxpb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 13}},
+		Graph: &onnxpb.GraphProto{
+			Name:   "pyramid",
+			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{y}, Output: []string{"y"}}),
+			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 8, 12)},
+			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 8, 12)},
+		},
+	}
+	model, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := Prepare(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := []int64{1, 3, 8, 12}
+	ranges := calibrate(t, prepared, dims, 8)
+	// A nearest resize's output has its input's range anyway; a wider one
+	// here shows the output's codes follow the input's, not the range.
+	ranges[up] = Range{Min: -100, Max: 100}
+	q, st, err := Quantize(prepared, ranges, QuantOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Convs != 3 {
+		t.Errorf("stats %+v, want 3 convs: the region runs through Resize and Concat", st)
+	}
+	var qm onnxpb.ModelProto
+	if err := proto.Unmarshal(q, &qm); err != nil {
+		t.Fatal(err)
+	}
+	producer := map[string]*onnxpb.NodeProto{}
+	for _, n := range qm.Graph.Node {
+		for _, o := range n.Output {
+			producer[o] = n
+		}
+	}
+	consts := map[string][]byte{}
+	for _, c := range qm.Graph.Initializer {
+		consts[c.Name] = c.RawData
+	}
+	// codeParams is the scale and zero point a DequantizeLinear reads its
+	// input with.
+	codeParams := func(dq *onnxpb.NodeProto) string {
+		if dq == nil || dq.OpType != "DequantizeLinear" {
+			return ""
+		}
+		return fmt.Sprintf("%x/%x", consts[dq.Input[1]], consts[dq.Input[2]])
+	}
+	resizes := 0
+	for _, n := range qm.Graph.Node {
+		if n.OpType != "Resize" {
+			continue
+		}
+		resizes++
+		if n.Input[2] != scales {
+			t.Errorf("Resize scales %q, want the float parameter %q", n.Input[2], scales)
+		}
+		var out *onnxpb.NodeProto
+		for _, c := range qm.Graph.Node {
+			if c.OpType == "QuantizeLinear" && c.Input[0] == n.Output[0] {
+				for _, d := range qm.Graph.Node {
+					if d.OpType == "DequantizeLinear" && d.Input[0] == c.Output[0] {
+						out = d
+					}
+				}
+			}
+		}
+		if in, o := codeParams(producer[n.Input[0]]), codeParams(out); in == "" || in != o {
+			t.Errorf("Resize reads codes at %q and writes them at %q, want the same", in, o)
+		}
+	}
+	if resizes != 1 {
+		t.Fatalf("%d Resize nodes, want 1", resizes)
+	}
+
+	rng := rand.New(rand.NewPCG(13, 14))
+	x := make([]float32, 3*8*12)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 2)
+	}
+	want, _ := run(t, model, "x", "y", dims, x)
+	got := runRuntime(t, q, dims, x)
+	var diff, spread float64
+	for i := range want {
+		diff += math.Abs(float64(got[i] - want[i]))
+		spread += math.Abs(float64(want[i]))
+	}
+	if rel := diff / spread; rel > 0.05 || rel == 0 {
+		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
+	}
 }

@@ -86,19 +86,54 @@ func calibrationLines() ([]*raster, error) {
 }
 
 // calibrationVersion changes whenever calibrationText, calibrationFaces or
-// the way lines are rendered changes, so that cached ranges measured on
-// other lines are not reused.
+// the way lines and pages are rendered changes, so that cached ranges
+// measured on other inputs are not reused.
 const calibrationVersion = 1
 
-// quantizeRecognizer returns the recognition model quantized to int8 for
-// the CPU (graphopt's static QDQ quantization). Its activation ranges are
-// measured on calibrationLines through a calibration session of rt, which
-// takes seconds, so they are kept in the model folder
-// (calibration-<key>.json) and read back on the next load; a folder that
-// cannot be written only means measuring again.
-func (e *Engine) quantizeRecognizer(ctx context.Context, m manifest.Model, model []byte, rt ort.Config) ([]byte, graphopt.QuantStats, error) {
+// calibrationPage lays the calibration lines out as a detector sees a
+// page: a 150 dpi A4 sheet, two columns of lines at their own sizes, then
+// the same lines twice as large, and paper below; scale resizes the sheet.
+func calibrationPage(lines []*raster, scale float64) *raster {
+	const w, h, margin = 1240, 1754, 90
+	page := &raster{w: w, h: h, pix: make([]uint8, 3*w*h)}
+	for i := range page.pix {
+		page.pix[i] = 250
+	}
+	y := margin
+	place := func(l *raster, x int) {
+		for r := range l.h {
+			if y+r >= h {
+				return
+			}
+			n := min(l.w, w-margin-x)
+			copy(page.pix[3*((y+r)*w+x):3*((y+r)*w+x+n)], l.pix[3*r*l.w:3*(r*l.w+n)])
+		}
+	}
+	for _, grow := range []float64{1, 2} {
+		for i := 0; i+1 < len(lines); i += 2 {
+			a, b := lines[i].resize(int(grow*float64(lines[i].w)), int(grow*float64(lines[i].h))), lines[i+1].resize(int(grow*float64(lines[i+1].w)), int(grow*float64(lines[i+1].h)))
+			place(a, margin)
+			place(b, w/2+margin/2)
+			y += max(a.h, b.h) + a.h/2
+		}
+	}
+	if scale == 1 {
+		return page
+	}
+	return page.resize(int(scale*w), int(scale*h))
+}
+
+// quantize returns a model quantized to int8 for the CPU (graphopt's
+// static QDQ quantization, with hard-swish as a lookup table where the
+// runtime has the operator). Its activation ranges are measured on the
+// inputs samples gives through a calibration session of rt, which takes
+// seconds, so they are kept in the model folder (calibration-<key>.json)
+// and read back on the next load; a folder that cannot be written only
+// means measuring again. setting names the configuration that turns it
+// off, for errors.
+func (e *Engine) quantize(ctx context.Context, m manifest.Model, model []byte, rt ort.Config, setting string, samples func() ([]ort.Tensor, error)) ([]byte, graphopt.QuantStats, error) {
 	fail := func(err error) ([]byte, graphopt.QuantStats, error) {
-		return nil, graphopt.QuantStats{}, fmt.Errorf("quantizing model %q (set rec_precision to fp32 to load it as it is): %w", m.Name, err)
+		return nil, graphopt.QuantStats{}, fmt.Errorf("quantizing model %q (set %s to fp32 to load it as it is): %w", m.Name, setting, err)
 	}
 	prepared, err := graphopt.Prepare(model)
 	if err != nil {
@@ -118,7 +153,7 @@ func (e *Engine) quantizeRecognizer(ctx context.Context, m manifest.Model, model
 		}
 		// A stale or damaged file: measure again.
 	}
-	if ranges, err = e.calibrate(ctx, m, prepared, rt); err != nil {
+	if ranges, err = e.calibrate(ctx, m, prepared, rt, samples); err != nil {
 		return fail(err)
 	}
 	q, st, err := graphopt.Quantize(prepared, ranges, opt)
@@ -131,9 +166,53 @@ func (e *Engine) quantizeRecognizer(ctx context.Context, m manifest.Model, model
 	return q, st, nil
 }
 
-// calibrate runs the calibration lines through the prepared model and
-// returns the range of every tensor graphopt.Calibration reports.
-func (e *Engine) calibrate(ctx context.Context, m manifest.Model, prepared []byte, rt ort.Config) (map[string]graphopt.Range, error) {
+// recognizerSamples are the calibration lines as the recogniser reads
+// them, one a run: a calibration session hands back every tensor it
+// reports, about 120 MB for a line, and a batch of six took longer than
+// six runs.
+func recognizerSamples(m manifest.Model) func() ([]ort.Tensor, error) {
+	return func() ([]ort.Tensor, error) {
+		lines, err := calibrationLines()
+		if err != nil {
+			return nil, err
+		}
+		p := m.Recognize
+		h := p.ImageHeight
+		var out []ort.Tensor
+		for _, l := range lines {
+			rw := int(math.Ceil(float64(h) * float64(l.w) / float64(l.h)))
+			w := (max(rw, p.ImageWidth) + p.FrameStride - 1) / p.FrameStride * p.FrameStride
+			data := make([]float32, 3*h*w)
+			l.resize(rw, h).normalizeInto(data, w, m.Input.Scale, m.Input.Mean, m.Input.Std)
+			out = append(out, ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data})
+		}
+		return out, nil
+	}
+}
+
+// detectorSamples are calibration pages as the detector reads them at its
+// default limit: the sheet as is, and at half and double its size.
+func detectorSamples(d *detector) func() ([]ort.Tensor, error) {
+	return func() ([]ort.Tensor, error) {
+		lines, err := calibrationLines()
+		if err != nil {
+			return nil, err
+		}
+		var out []ort.Tensor
+		for _, scale := range []float64{0.5, 1, 2} {
+			page := calibrationPage(lines, scale)
+			rw, rh := d.inputSize(page.w, page.h, d.p.LimitSideLen)
+			data := make([]float32, 3*rw*rh)
+			page.resize(rw, rh).normalizeInto(data, rw, d.input.Scale, d.input.Mean, d.input.Std)
+			out = append(out, ort.Tensor{Shape: []int64{1, 3, int64(rh), int64(rw)}, Data: data})
+		}
+		return out, nil
+	}
+}
+
+// calibrate runs the samples through the prepared model and returns the
+// range of every tensor graphopt.Calibration reports.
+func (e *Engine) calibrate(ctx context.Context, m manifest.Model, prepared []byte, rt ort.Config, samples func() ([]ort.Tensor, error)) (map[string]graphopt.Range, error) {
 	calModel, _, err := graphopt.Calibration(prepared)
 	if err != nil {
 		return nil, err
@@ -144,21 +223,12 @@ func (e *Engine) calibrate(ctx context.Context, m manifest.Model, prepared []byt
 		return nil, err
 	}
 	defer cal.Close()
-	lines, err := calibrationLines()
+	inputs, err := samples()
 	if err != nil {
 		return nil, err
 	}
-	// One line a run: a calibration session hands back every tensor it
-	// reports, about 120 MB for a line, and a batch of six took longer
-	// than six runs.
-	p := m.Recognize
-	h := p.ImageHeight
 	ranges := map[string]graphopt.Range{}
-	for _, l := range lines {
-		rw := int(math.Ceil(float64(h) * float64(l.w) / float64(l.h)))
-		w := (max(rw, p.ImageWidth) + p.FrameStride - 1) / p.FrameStride * p.FrameStride
-		data := make([]float32, 3*h*w)
-		l.resize(rw, h).normalizeInto(data, w, m.Input.Scale, m.Input.Mean, m.Input.Std)
+	for _, in := range inputs {
 		err := cal.Visit(ctx, func(i int, t ort.Tensor) error {
 			name := cal.Outputs()[i]
 			r, ok := ranges[name]
@@ -167,7 +237,7 @@ func (e *Engine) calibrate(ctx context.Context, m manifest.Model, prepared []byt
 			}
 			ranges[name] = r.Widen(t.Data)
 			return nil
-		}, ort.Tensor{Shape: []int64{1, 3, int64(h), int64(w)}, Data: data})
+		}, in)
 		if err != nil {
 			return nil, err
 		}

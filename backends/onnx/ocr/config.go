@@ -65,6 +65,12 @@ type Config struct {
 	// measured ranges are kept in ModelDir (calibration-<key>.json) so that
 	// only the first load measures them (seconds).
 	RecPrecision string `json:"rec_precision,omitempty"`
+	// DetPrecision is the detector's arithmetic when the CPU provider is
+	// asked for: "int8" (default) quantizes its backbone and feature
+	// pyramid at load the same way, on rendered pages (calibrated at the
+	// manifest's limit_side_len), which runs it about 1.7 times as fast;
+	// "fp32" runs the model as shipped, after the exact rewrites.
+	DetPrecision string `json:"det_precision,omitempty"`
 	// Spaces configures the recovery of dropped word spaces.
 	Spaces SpaceRecovery `json:"spaces,omitempty"`
 }
@@ -78,6 +84,7 @@ func (c *Config) validate(defaultLimit, stride int) error {
 	setDefault(&c.DetLimitSideLen, defaultLimit)
 	setDefault(&c.MinConfidence, 0.5)
 	setDefault(&c.RecPrecision, PrecisionInt8)
+	setDefault(&c.DetPrecision, PrecisionInt8)
 	setDefault(&c.MaxBatchWait, 5*time.Millisecond)
 	setDefault(&c.MaxRecWidth, 3200)
 	setDefault(&c.MaxImagePixels, 50_000_000)
@@ -92,6 +99,8 @@ func (c *Config) validate(defaultLimit, stride int) error {
 		return fmt.Errorf("validating min_confidence %v: must be in [0, 1)", c.MinConfidence)
 	case c.RecPrecision != PrecisionInt8 && c.RecPrecision != PrecisionFP32:
 		return fmt.Errorf("validating rec_precision %q: must be %q or %q", c.RecPrecision, PrecisionInt8, PrecisionFP32)
+	case c.DetPrecision != PrecisionInt8 && c.DetPrecision != PrecisionFP32:
+		return fmt.Errorf("validating det_precision %q: must be %q or %q", c.DetPrecision, PrecisionInt8, PrecisionFP32)
 	case c.RecSessions < 0:
 		return fmt.Errorf("validating rec_sessions %d: must not be negative", c.RecSessions)
 	case c.MaxBatchSize < 0 || c.MaxBatchWait < 0:

@@ -160,11 +160,16 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	cfg := e.cfg
 	// rewrites are the graph rewrites applied, by model name, for Info.
 	rewrites := map[string]*ModelInfo{}
-	det, _, err := e.session(ctx, detM, cfg.Runtime, rewrites, false)
+	e.det = &detector{input: detM.Input, p: *detM.Detect}
+	var detQuant *quantSpec
+	if cfg.DetPrecision == PrecisionInt8 && !cfg.NoGraphRewrite && cfg.Runtime.Provider == ort.ProviderCPU {
+		detQuant = &quantSpec{setting: "det_precision", samples: detectorSamples(e.det)}
+	}
+	det, _, err := e.session(ctx, detM, cfg.Runtime, rewrites, detQuant)
 	if err != nil {
 		return err
 	}
-	e.det = &detector{sess: det, input: detM.Input, p: *detM.Detect}
+	e.det.sess = det
 	// On CPU the recogniser's threads go to separate lines rather than
 	// into each operator, which scales better (see Config.RecSessions).
 	recRT := cfg.Runtime
@@ -181,8 +186,11 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	// On CPU the recogniser runs in int8 unless told otherwise; GPU
 	// providers keep the float model, and so does no_graph_rewrite, since
 	// quantizing is a rewrite.
-	int8 := cfg.RecPrecision == PrecisionInt8 && !cfg.NoGraphRewrite && det.Report().Active == ort.ProviderCPU
-	rec, recModel, err := e.session(ctx, recM, recRT, rewrites, int8)
+	var recQuant *quantSpec
+	if cfg.RecPrecision == PrecisionInt8 && !cfg.NoGraphRewrite && det.Report().Active == ort.ProviderCPU {
+		recQuant = &quantSpec{setting: "rec_precision", samples: recognizerSamples(recM)}
+	}
+	rec, recModel, err := e.session(ctx, recM, recRT, rewrites, recQuant)
 	if err != nil {
 		return err
 	}
@@ -203,7 +211,7 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	}
 	models := []manifest.Model{detM, recM}
 	if clsM, ok := e.man.Model(manifest.TaskClassify); ok {
-		cls, _, err := e.session(ctx, clsM, cfg.Runtime, rewrites, false)
+		cls, _, err := e.session(ctx, clsM, cfg.Runtime, rewrites, nil)
 		if err != nil {
 			return err
 		}
@@ -244,10 +252,17 @@ func (e *Engine) open(ctx context.Context, detM, recM manifest.Model) error {
 	return nil
 }
 
+// quantSpec asks session for an int8 model: the setting that turns it off
+// (for errors) and the calibration inputs.
+type quantSpec struct {
+	setting string
+	samples func() ([]ort.Tensor, error)
+}
+
 // session opens a session pool of one model, its graph rewritten by
-// graphopt unless Config.NoGraphRewrite, or quantized to int8 when int8 is
+// graphopt unless Config.NoGraphRewrite, or quantized to int8 when quant is
 // set; what was done goes into rewrites.
-func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*ModelInfo, int8 bool) (*ort.Session, []byte, error) {
+func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, rewrites map[string]*ModelInfo, quant *quantSpec) (*ort.Session, []byte, error) {
 	path := e.man.Path(m.File)
 	var s *ort.Session
 	var model []byte
@@ -260,8 +275,8 @@ func (e *Engine) session(ctx context.Context, m manifest.Model, rt ort.Config, r
 			return nil, nil, fmt.Errorf("loading model %q: %w", m.Name, err)
 		}
 		info := &ModelInfo{Precision: PrecisionFP32}
-		if int8 {
-			q, st, qerr := e.quantizeRecognizer(ctx, m, data, rt)
+		if quant != nil {
+			q, st, qerr := e.quantize(ctx, m, data, rt, quant.setting, quant.samples)
 			if qerr != nil {
 				return nil, nil, qerr
 			}

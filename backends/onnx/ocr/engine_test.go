@@ -159,34 +159,47 @@ func TestRecSessions(t *testing.T) {
 // models as they are: the same text, and Info says which was used.
 func TestGraphRewrite(t *testing.T) {
 	img, want := page(t, 620, 18)
-	texts := map[bool]string{}
-	for _, raw := range []bool{false, true} {
-		e := newTestEngine(t, Config{NoGraphRewrite: raw})
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "as shipped", cfg: Config{NoGraphRewrite: true}},
+		{name: "float detector rewritten", cfg: Config{DetPrecision: PrecisionFP32}},
+		{name: "defaults", cfg: Config{}},
+	}
+	texts := map[string]string{}
+	for _, tt := range tests {
+		raw, detFloat := tt.cfg.NoGraphRewrite, tt.cfg.DetPrecision == PrecisionFP32
+		e := newTestEngine(t, tt.cfg)
 		for _, m := range e.Info().Models {
 			switch {
 			case raw && m.Rewrite != nil:
-				t.Errorf("no_graph_rewrite: model %s reports rewrites %+v", m.Name, m.Rewrite)
+				t.Errorf("%s: model %s reports rewrites %+v", tt.name, m.Name, m.Rewrite)
 			case raw && m.Precision != PrecisionFP32:
-				t.Errorf("no_graph_rewrite: model %s runs in %s, want fp32", m.Name, m.Precision)
-			case !raw && m.Task == manifest.TaskDetect && (m.Rewrite == nil || m.Rewrite.HardSwish == 0):
-				t.Errorf("model %s: rewrite %+v, want hard-swish rewrites", m.Name, m.Rewrite)
+				t.Errorf("%s: model %s runs in %s, want fp32", tt.name, m.Name, m.Precision)
+			case !raw && detFloat && m.Task == manifest.TaskDetect && (m.Precision != PrecisionFP32 || m.Rewrite == nil || m.Rewrite.HardSwish == 0):
+				t.Errorf("%s: model %s: precision %s, rewrite %+v, want fp32 with hard-swish rewrites", tt.name, m.Name, m.Precision, m.Rewrite)
+			case !raw && !detFloat && m.Task == manifest.TaskDetect && (m.Precision != PrecisionInt8 || m.Quantized == nil || m.Quantized.Convs == 0):
+				t.Errorf("%s: model %s: precision %s, quantized %+v; want int8 by default on CPU", tt.name, m.Name, m.Precision, m.Quantized)
 			case !raw && m.Task == manifest.TaskRecognize && (m.Precision != PrecisionInt8 || m.Quantized == nil || m.Quantized.Convs == 0):
-				t.Errorf("model %s: precision %s, quantized %+v; want int8 by default on CPU", m.Name, m.Precision, m.Quantized)
+				t.Errorf("%s: model %s: precision %s, quantized %+v; want int8 by default on CPU", tt.name, m.Name, m.Precision, m.Quantized)
 			}
 		}
 		res, err := e.Recognize(t.Context(), img, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		texts[raw] = joined(res)
-		if c := cer(texts[raw], want); c > 0.01 {
-			t.Errorf("no_graph_rewrite=%v: CER %.2f%%:\n%s", raw, 100*c, texts[raw])
+		texts[tt.name] = joined(res)
+		if c := cer(texts[tt.name], want); c > 0.01 {
+			t.Errorf("%s: CER %.2f%%:\n%s", tt.name, 100*c, texts[tt.name])
 		}
 	}
-	// Float rounding, and the default int8 recogniser's steps, may flip a
-	// near tie; nothing more.
-	if d := cer(texts[false], texts[true]); d > 0.005 {
-		t.Errorf("rewritten and original graphs differ by %.2f%%: rewritten read\n%s\nthe original\n%s", 100*d, texts[false], texts[true])
+	// Float rounding, and the int8 models' steps, may flip a near tie;
+	// nothing more.
+	for _, tt := range tests[1:] {
+		if d := cer(texts[tt.name], texts[tests[0].name]); d > 0.005 {
+			t.Errorf("%s and the models as shipped differ by %.2f%%: %s read\n%s\nthe original\n%s", tt.name, 100*d, tt.name, texts[tt.name], texts[tests[0].name])
+		}
 	}
 }
 
@@ -301,7 +314,7 @@ func TestRecPrecision(t *testing.T) {
 	img, want := page(t, 620, 18)
 	read := func(prec string) (string, ModelInfo) {
 		t.Helper()
-		e, err := NewEngine(t.Context(), Config{ModelDir: dir, RecPrecision: prec})
+		e, err := NewEngine(t.Context(), Config{ModelDir: dir, RecPrecision: prec, DetPrecision: PrecisionFP32})
 		if err != nil {
 			t.Fatalf("rec_precision %q: %v", prec, err)
 		}
@@ -358,5 +371,8 @@ func TestRecPrecision(t *testing.T) {
 	}
 	if _, err := NewEngine(t.Context(), Config{ModelDir: dir, RecPrecision: "fp16"}); err == nil || !strings.Contains(err.Error(), "rec_precision") {
 		t.Errorf("rec_precision fp16: %v, want a validation error", err)
+	}
+	if _, err := NewEngine(t.Context(), Config{ModelDir: dir, DetPrecision: "int4"}); err == nil || !strings.Contains(err.Error(), "det_precision") {
+		t.Errorf("det_precision int4: %v, want a validation error", err)
 	}
 }

@@ -15,6 +15,7 @@
 //	DOCSTRANGE_ONNX_GRAPH_REWRITE  0 to load the models without graphopt's rewrite
 //	DOCSTRANGE_ONNX_REC_SESSIONS   one-thread recognition sessions on CPU (default: pool × threads)
 //	DOCSTRANGE_ONNX_REC_PRECISION  int8 | fp32: the recogniser's arithmetic on CPU (default int8)
+//	DOCSTRANGE_ONNX_DET_PRECISION  int8 | fp32: the detector's arithmetic on CPU (default int8)
 //	GOGC                        the Go collector's target (default 400, see main)
 package main
 
@@ -105,6 +106,7 @@ func configFromEnv() (ocr.Config, error) {
 	cfg.Runtime.TensorRTFP16 = os.Getenv("DOCSTRANGE_ONNX_TRT_FP16") == "1"
 	cfg.Runtime.TensorRTEngineCacheDir = os.Getenv("DOCSTRANGE_ONNX_TRT_CACHE")
 	cfg.RecPrecision = os.Getenv("DOCSTRANGE_ONNX_REC_PRECISION")
+	cfg.DetPrecision = os.Getenv("DOCSTRANGE_ONNX_DET_PRECISION")
 	ints := []struct {
 		env string
 		dst *int
