@@ -95,7 +95,7 @@ const calibrationVersion = 1
 // the same lines twice as large, and paper below; scale resizes the sheet.
 func calibrationPage(lines []*raster, scale float64) *raster {
 	const w, h, margin = 1240, 1754, 90
-	page := &raster{w: w, h: h, pix: make([]uint8, 3*w*h)}
+	page := &raster{w: w, h: h, pix: make([]uint8, 3*w*h), gray: true}
 	for i := range page.pix {
 		page.pix[i] = 250
 	}

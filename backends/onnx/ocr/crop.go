@@ -9,13 +9,18 @@ func crop(r *raster, q Quad) *raster {
 	w := int(max(q[0].dist(q[1]), q[2].dist(q[3])))
 	h := int(max(q[0].dist(q[3]), q[1].dist(q[2])))
 	w, h = max(w, 1), max(h, 1)
-	out := &raster{w: w, h: h, pix: make([]uint8, 3*w*h)}
+	out := &raster{w: w, h: h, pix: make([]uint8, 3*w*h), gray: r.gray}
 	du := q[1].sub(q[0]).scale(1 / float64(w))
 	dv := q[3].sub(q[0]).scale(1 / float64(h))
 	for v := 0; v < h; v++ {
 		for u := 0; u < w; u++ {
 			p := q[0].add(du.scale(float64(u))).add(dv.scale(float64(v)))
 			i := 3 * (v*w + u)
+			if r.gray {
+				g := uint8(r.sample(p.X, p.Y, 0) + 0.5)
+				out.pix[i], out.pix[i+1], out.pix[i+2] = g, g, g
+				continue
+			}
 			for c := range 3 {
 				out.pix[i+c] = uint8(r.sample(p.X, p.Y, c) + 0.5)
 			}
@@ -29,7 +34,7 @@ func crop(r *raster, q Quad) *raster {
 
 // rotate90 returns r turned 90° counter-clockwise (numpy's rot90).
 func (r *raster) rotate90() *raster {
-	out := &raster{w: r.h, h: r.w, pix: make([]uint8, len(r.pix))}
+	out := &raster{w: r.h, h: r.w, pix: make([]uint8, len(r.pix)), gray: r.gray}
 	for i := 0; i < out.h; i++ {
 		for j := 0; j < out.w; j++ {
 			src := 3 * (j*r.w + (r.w - 1 - i))

@@ -11,6 +11,9 @@ import (
 type raster struct {
 	w, h int
 	pix  []uint8
+	// gray is set when every pixel has equal channels, which lets resize
+	// and crop interpolate one channel and copy it.
+	gray bool
 }
 
 // toRaster converts any image to BGR, with fast paths for the common types.
@@ -19,6 +22,7 @@ func toRaster(img image.Image) *raster {
 	r := &raster{w: b.Dx(), h: b.Dy(), pix: make([]uint8, 3*b.Dx()*b.Dy())}
 	switch src := img.(type) {
 	case *image.Gray:
+		r.gray = true
 		for y := 0; y < r.h; y++ {
 			row := src.Pix[(y)*src.Stride : (y)*src.Stride+r.w]
 			for x, v := range row {
@@ -72,17 +76,44 @@ func (r *raster) sample(x, y float64, c int) float32 {
 }
 
 // resize scales r to w×h by bilinear interpolation with half-pixel centres,
-// as cv2.resize INTER_LINEAR does.
+// as cv2.resize INTER_LINEAR does. It computes what sample does at each
+// output pixel, bit for bit, with the source columns, rows and weights
+// worked out once per column and row rather than per sample: a page and
+// its line crops took about 80 ms a page through sample.
 func (r *raster) resize(w, h int) *raster {
-	out := &raster{w: w, h: h, pix: make([]uint8, 3*w*h)}
+	out := &raster{w: w, h: h, pix: make([]uint8, 3*w*h), gray: r.gray}
 	sx, sy := float64(r.w)/float64(w), float64(r.h)/float64(h)
-	for y := 0; y < h; y++ {
+	clampX := func(x int) int { return 3 * min(max(x, 0), r.w-1) }
+	x0, x1, fxs := make([]int, w), make([]int, w), make([]float32, w)
+	for x := range w {
+		fx := (float64(x)+0.5)*sx - 0.5
+		f := math.Floor(fx)
+		x0[x], x1[x], fxs[x] = clampX(int(f)), clampX(int(f)+1), float32(fx-f)
+	}
+	for y := range h {
 		fy := (float64(y)+0.5)*sy - 0.5
-		for x := 0; x < w; x++ {
-			fx := (float64(x)+0.5)*sx - 0.5
-			i := 3 * (y*w + x)
+		f := math.Floor(fy)
+		wy := float32(fy - f)
+		iy := int(f)
+		top := r.pix[3*r.w*min(max(iy, 0), r.h-1):]
+		bot := r.pix[3*r.w*min(max(iy+1, 0), r.h-1):]
+		row := out.pix[3*w*y : 3*w*(y+1)]
+		if r.gray {
+			for x := range w {
+				a0, a1, wx := x0[x], x1[x], fxs[x]
+				a := float32(top[a0])*(1-wx) + float32(top[a1])*wx
+				b := float32(bot[a0])*(1-wx) + float32(bot[a1])*wx
+				v := uint8(a*(1-wy) + b*wy + 0.5)
+				row[3*x], row[3*x+1], row[3*x+2] = v, v, v
+			}
+			continue
+		}
+		for x := range w {
+			a0, a1, wx := x0[x], x1[x], fxs[x]
 			for c := range 3 {
-				out.pix[i+c] = uint8(r.sample(fx, fy, c) + 0.5)
+				a := float32(top[a0+c])*(1-wx) + float32(top[a1+c])*wx
+				b := float32(bot[a0+c])*(1-wx) + float32(bot[a1+c])*wx
+				row[3*x+c] = uint8(a*(1-wy) + b*wy + 0.5)
 			}
 		}
 	}
