@@ -132,15 +132,24 @@ func (r *raster) rotate180() {
 
 // normalizeInto writes r as planar CHW floats into dst, a [3][h][stride]
 // block, with value = (pixel*scale - mean[c]) / std[c]. Columns beyond r.w
-// are left as they are (zero padding).
+// are left as they are (zero padding). The 256 values per channel are
+// worked out once, with the same arithmetic as per pixel.
 func (r *raster) normalizeInto(dst []float32, stride int, scale float32, mean, std [3]float32) {
-	plane := r.h * stride
+	var lut [3][256]float32
 	for c := range 3 {
 		m, s := mean[c], 1/std[c]
+		for v := range 256 {
+			lut[c][v] = (float32(v)*scale - m) * s
+		}
+	}
+	plane := r.h * stride
+	for c := range 3 {
+		t := &lut[c]
 		for y := 0; y < r.h; y++ {
-			row := dst[c*plane+y*stride:]
-			for x := 0; x < r.w; x++ {
-				row[x] = (float32(r.pix[3*(y*r.w+x)+c])*scale - m) * s
+			row := dst[c*plane+y*stride : c*plane+y*stride+r.w]
+			src := r.pix[3*y*r.w+c : 3*(y+1)*r.w]
+			for x := range row {
+				row[x] = t[src[3*x]]
 			}
 		}
 	}

@@ -84,3 +84,31 @@ func TestCropGray(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeInto: every channel of every pixel lands in its plane as
+// (pixel*scale - mean) / std, and the padding columns are left alone.
+func TestNormalizeInto(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	r := randomRaster(rng, 7, 5, false)
+	const stride = 9
+	dst := make([]float32, 3*5*stride)
+	for i := range dst {
+		dst[i] = -99
+	}
+	scale, mean, std := float32(1.0/255), [3]float32{0.485, 0.456, 0.406}, [3]float32{0.229, 0.224, 0.225}
+	r.normalizeInto(dst, stride, scale, mean, std)
+	for c := range 3 {
+		for y := range 5 {
+			for x := range stride {
+				got := dst[c*5*stride+y*stride+x]
+				want := float32(-99)
+				if x < 7 {
+					want = (float32(r.pix[3*(y*7+x)+c])*scale - mean[c]) * (1 / std[c])
+				}
+				if got != want {
+					t.Fatalf("channel %d (%d, %d): %v, want %v", c, x, y, got, want)
+				}
+			}
+		}
+	}
+}
