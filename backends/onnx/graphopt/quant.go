@@ -339,6 +339,13 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 			st.Tensors++
 		}
 	}
+	// The tables read their convolutions' codes, paired above; their own
+	// outputs must have codes before the next step, or it would take them
+	// for inputs from outside and quantize them a second time.
+	for _, sw := range swishes {
+		q.lookup(sw, ranges[sw.y])
+		st.LookupTables++
+	}
 	// Inputs from outside the region (the graph's input) and constant
 	// operands.
 	for _, n := range nodes {
@@ -365,10 +372,6 @@ func (q *quantizer) run(ranges map[string]Range) QuantStats {
 				}
 			}
 		}
-	}
-	for _, sw := range swishes {
-		q.lookup(sw, ranges[sw.y])
-		st.LookupTables++
 	}
 	for _, n := range nodes {
 		if n.OpType == "Conv" && q.conv(n) {

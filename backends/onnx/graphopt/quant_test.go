@@ -334,3 +334,75 @@ func TestQuantizePyramid(t *testing.T) {
 		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
 	}
 }
+
+// TestQuantizeSqueezeExcite quantizes a hard-swish whose output two nodes
+// read, as PP-LCNet's squeeze-and-excite blocks do: its table's codes are
+// what both read, never quantized a second time (a DequantizeLinear
+// straight into a QuantizeLinear, which ONNX Runtime runs as two passes
+// over the tensor), and the outputs stay close to the float model's.
+func TestQuantizeSqueezeExcite(t *testing.T) {
+	b := &builder{rng: rand.New(rand.NewPCG(15, 16))}
+	x := b.hardSwish(b.conv("x", 3, 8, 3, 1, 1))
+	g := b.conv(b.op("GlobalAveragePool", nil, x), 8, 8, 1, 0, 1)
+	gate := b.op("HardSigmoid", []*onnxpb.AttributeProto{
+		{Name: "alpha", Type: onnxpb.AttributeProto_FLOAT, F: 1.0 / 6},
+		{Name: "beta", Type: onnxpb.AttributeProto_FLOAT, F: 0.5},
+	}, g)
+	y := b.conv(b.op("Mul", nil, x, gate), 8, 4, 1, 0, 1)
+	m := &onnxpb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 9}},
+		Graph: &onnxpb.GraphProto{
+			Name:   "se",
+			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{y}, Output: []string{"y"}}),
+			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 8, 12)},
+			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 8, 12)},
+		},
+	}
+	model, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := Prepare(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := []int64{1, 3, 8, 12}
+	q, st, err := Quantize(prepared, calibrate(t, prepared, dims, 8), QuantOptions{LookupDomain: dsort.LookupDomain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LookupTables != 1 {
+		t.Errorf("stats %+v, want the hard-swish as one table", st)
+	}
+	var qm onnxpb.ModelProto
+	if err := proto.Unmarshal(q, &qm); err != nil {
+		t.Fatal(err)
+	}
+	dequantized := map[string]bool{}
+	for _, n := range qm.Graph.Node {
+		if n.OpType == "DequantizeLinear" {
+			dequantized[n.Output[0]] = true
+		}
+	}
+	for _, n := range qm.Graph.Node {
+		if n.OpType == "QuantizeLinear" && dequantized[n.Input[0]] {
+			t.Errorf("%s quantizes %s, which a DequantizeLinear wrote: quantized twice", n.Name, n.Input[0])
+		}
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	in := make([]float32, 3*8*12)
+	for i := range in {
+		in[i] = float32(rng.NormFloat64() * 2)
+	}
+	want, _ := run(t, model, "x", "y", dims, in)
+	got := runRuntime(t, q, dims, in)
+	var diff, spread float64
+	for i := range want {
+		diff += math.Abs(float64(got[i] - want[i]))
+		spread += math.Abs(float64(want[i]))
+	}
+	if rel := diff / spread; rel > 0.05 || rel == 0 {
+		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
+	}
+}
