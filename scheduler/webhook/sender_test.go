@@ -293,6 +293,17 @@ func TestSurvivesRestart(t *testing.T) {
 	s = openStore(t, path)
 	startSender(t, s, fastConfig())
 	eventually(t, "deliveries after the restart", func() bool { return len(rcv.received()) == len(jobs) })
+	// The sender records a delivery after the receiver's answer, and a
+	// store write can lag on a loaded machine: wait for the records, then
+	// give a duplicate time to arrive.
+	eventually(t, "deliveries recorded after the restart", func() bool {
+		for _, j := range jobs {
+			if delivery(t, s, j.ID).State != scheduler.DeliveryDelivered {
+				return false
+			}
+		}
+		return true
+	})
 	time.Sleep(100 * time.Millisecond)
 	seen := map[string]int{}
 	for _, r := range rcv.received() {
