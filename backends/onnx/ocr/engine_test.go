@@ -292,12 +292,10 @@ func TestRecognizeCancelled(t *testing.T) {
 	}
 }
 
-// TestRecPrecision reads one page with the int8 and the fp32 recogniser:
-// the same text up to a near tie, Info says which ran, the int8 engine
-// keeps its measured ranges in the model folder and a later load reads
-// them back (a damaged file is measured again), and an unknown precision is
-// refused.
-func TestRecPrecision(t *testing.T) {
+// uncalibrated returns a models folder with the shared one's files but no
+// measured ranges.
+func uncalibrated(t *testing.T) string {
+	t.Helper()
 	src := modeltest.Manifest(t)
 	dir := t.TempDir()
 	ents, err := os.ReadDir(src.Dir)
@@ -311,6 +309,54 @@ func TestRecPrecision(t *testing.T) {
 			}
 		}
 	}
+	return dir
+}
+
+// TestDetPrecision measures the int8 detector's ranges on the calibration
+// pages in a folder without any, keeps them there, and reads a page as the
+// fp32 detector does, up to a near tie.
+func TestDetPrecision(t *testing.T) {
+	dir := uncalibrated(t)
+	img, want := page(t, 620, 18)
+	texts := map[string]string{}
+	for _, prec := range []string{PrecisionFP32, PrecisionInt8} {
+		e, err := NewEngine(t.Context(), Config{ModelDir: dir, DetPrecision: prec, RecPrecision: PrecisionFP32})
+		if err != nil {
+			t.Fatalf("det_precision %q: %v", prec, err)
+		}
+		det := e.Info().Models[0]
+		if det.Task != manifest.TaskDetect || det.Precision != prec {
+			t.Errorf("det_precision %q: Info says %s runs %s", prec, det.Task, det.Precision)
+		}
+		if prec == PrecisionInt8 && (det.Quantized == nil || det.Quantized.Convs == 0 || det.Quantized.LookupTables == 0) {
+			t.Errorf("int8 detector quantized %+v, want convolutions and lookup tables", det.Quantized)
+		}
+		res, err := e.Recognize(t.Context(), img, Options{})
+		_ = e.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[prec] = joined(res)
+		if c := cer(texts[prec], want); c > 0.01 {
+			t.Errorf("det_precision %q: CER %.2f%%:\n%s", prec, 100*c, texts[prec])
+		}
+		cache, _ := filepath.Glob(filepath.Join(dir, "calibration-*.json"))
+		if wantFiles := map[string]int{PrecisionFP32: 0, PrecisionInt8: 1}[prec]; len(cache) != wantFiles {
+			t.Errorf("det_precision %q: calibration files %v, want %d", prec, cache, wantFiles)
+		}
+	}
+	if d := cer(texts[PrecisionInt8], texts[PrecisionFP32]); d > 0.005 {
+		t.Errorf("int8 and fp32 detectors differ by %.2f%%: int8 read\n%s\nfp32\n%s", 100*d, texts[PrecisionInt8], texts[PrecisionFP32])
+	}
+}
+
+// TestRecPrecision reads one page with the int8 and the fp32 recogniser:
+// the same text up to a near tie, Info says which ran, the int8 engine
+// keeps its measured ranges in the model folder and a later load reads
+// them back (a damaged file is measured again), and an unknown precision is
+// refused.
+func TestRecPrecision(t *testing.T) {
+	dir := uncalibrated(t)
 	img, want := page(t, 620, 18)
 	read := func(prec string) (string, ModelInfo) {
 		t.Helper()
