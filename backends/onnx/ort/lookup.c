@@ -222,17 +222,27 @@ static void lut_compute_v1(void *kernel, OrtKernelContext *ctx) {
 	}
 }
 
+// The library the domain was made from, by its entry point: a path may
+// name it through a symlink, and the handle keeps it loaded.
+static const OrtApiBase *(*made_from)(void);
+
 int ds_lookup_init(const char *library, char *err, size_t errlen) {
-	if (domain != NULL) {
-		return 0;
-	}
 	void *lib = dlopen(library, RTLD_LAZY | RTLD_NOLOAD);
 	if (lib == NULL) {
 		snprintf(err, errlen, "%s is not loaded", library);
 		return 1;
 	}
 	const OrtApiBase *(*base)(void) = (const OrtApiBase *(*)(void))dlsym(lib, "OrtGetApiBase");
+	if (domain != NULL) {
+		dlclose(lib);
+		if (base != made_from) {
+			snprintf(err, errlen, "made from another library than %s", library);
+			return 1;
+		}
+		return 0;
+	}
 	if (base == NULL || (api = base()->GetApi(ORT_API_VERSION)) == NULL) {
+		dlclose(lib);
 		snprintf(err, errlen, "%s has no API version %d", library, ORT_API_VERSION);
 		return 1;
 	}
@@ -274,11 +284,13 @@ int ds_lookup_init(const char *library, char *err, size_t errlen) {
 		if (d != NULL) {
 			api->ReleaseCustomOpDomain(d);
 		}
+		dlclose(lib);
 		return 1;
 	}
 	__builtin_cpu_init();
 	use_vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
 	domain = d;
+	made_from = base;
 	return 0;
 }
 

@@ -9,6 +9,7 @@ package ort
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"unsafe"
@@ -26,24 +27,19 @@ const (
 )
 
 // The custom operator domain is made once per process from the loaded
-// library, like the environment it belongs to; lookupLib is the library it
-// was made from and lookupErr why it could not be, both guarded by envMu.
-// Its handle on the library keeps it loaded after the environment is
-// destroyed, so the domain stays valid for a later Open of the same file.
+// library, like the environment it belongs to; lookupErr is why sessions
+// cannot have it (nil once made), checked on every environment start,
+// guarded by envMu. Its handle on the library keeps it loaded after the
+// environment is destroyed, so the domain stays valid for a later Open of
+// the same file, by whatever path.
 var (
-	lookupLib string
-	lookupErr error
+	lookupMade bool
+	lookupErr  = errors.New("no onnx runtime environment")
 )
 
-// initLookup makes the custom operator domain from the library at path;
-// envMu is held.
+// initLookup makes the custom operator domain from the library at path, or
+// checks it is the library the domain was made from; envMu is held.
 func initLookup(path string) {
-	if lookupLib != "" {
-		if lookupLib != path {
-			lookupErr = fmt.Errorf("registering %s.%s: made for %q, not %q", LookupDomain, LookupOp, lookupLib, path)
-		}
-		return
-	}
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var msg [256]C.char
@@ -51,7 +47,7 @@ func initLookup(path string) {
 		lookupErr = fmt.Errorf("registering %s.%s: %s", LookupDomain, LookupOp, C.GoString(&msg[0]))
 		return
 	}
-	lookupLib, lookupErr = path, nil
+	lookupMade, lookupErr = true, nil
 }
 
 // LookupTable reports whether sessions of this runtime can run the
@@ -70,7 +66,7 @@ func (r *Runtime) LookupVBMI() bool { return r.LookupTable() == nil && C.ds_look
 // it exists.
 func registerLookup(opts *ort.SessionOptions) error {
 	envMu.Lock()
-	ok := lookupLib != "" && lookupErr == nil
+	ok := lookupMade && lookupErr == nil
 	envMu.Unlock()
 	if !ok {
 		return nil

@@ -10,7 +10,8 @@
 #define DS_LOOKUP_DOMAIN "ai.docstrange"
 
 // ds_lookup_init makes the operator domain from the already loaded ONNX
-// Runtime library; it returns non-zero with a message in err on failure.
+// Runtime library, or checks that library is the one it was made from; it
+// returns non-zero with a message in err on failure.
 int ds_lookup_init(const char *library, char *err, size_t errlen);
 
 // ds_lookup_register adds the domain to an OrtSessionOptions.

@@ -3,11 +3,14 @@ package ort_test
 import (
 	"encoding/binary"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/docstrange/mesh/backends/onnx/internal/modeltest"
 	"github.com/docstrange/mesh/backends/onnx/internal/onnxpb"
 	"github.com/docstrange/mesh/backends/onnx/ort"
 )
@@ -93,5 +96,50 @@ func TestLookupTableOperator(t *testing.T) {
 	t.Cleanup(func() { _ = s.Close() })
 	if _, err := s.Run(t.Context(), in); err == nil || !strings.Contains(err.Error(), "256 entries") {
 		t.Fatalf("Run with a 100-entry table: %v, want the table size error", err)
+	}
+}
+
+// TestLookupTableThroughSymlink: a runtime reopened through another path
+// to the same library (a models folder of symlinks) keeps the operator.
+func TestLookupTableThroughSymlink(t *testing.T) {
+	m := modeltest.Manifest(t)
+	lib := m.Path(m.Runtime.File)
+	rt, err := ort.Open(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.LookupTable(); err != nil {
+		t.Fatalf("LookupTable: %v", err)
+	}
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), m.Runtime.File)
+	if err := os.Symlink(lib, link); err != nil {
+		t.Fatal(err)
+	}
+	rt, err = ort.Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	if err := rt.LookupTable(); err != nil {
+		t.Fatalf("LookupTable through %s: %v", link, err)
+	}
+	table := make([]byte, 256)
+	for i := range table {
+		table[i] = byte(i / 2)
+	}
+	s, err := rt.NewSessionFromBytes(t.Context(), "lookup", lookupModel(t, table), ort.Config{})
+	if err != nil {
+		t.Fatalf("NewSessionFromBytes: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	out, err := s.Run(t.Context(), ort.Tensor{Shape: []int64{3}, Data: []float32{0, 100, 255}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := out[0].Data; got[0] != 0 || got[1] != 50 || got[2] != 127 {
+		t.Fatalf("y = %v, want [0 50 127]", got)
 	}
 }
