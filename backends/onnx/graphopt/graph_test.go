@@ -86,6 +86,27 @@ func (b *builder) hardSwish(x string) string {
 	return b.op("Div", nil, b.op("Mul", nil, x, clip), b.scalar(6))
 }
 
+// model wraps the builder's nodes in an ONNX model whose output y is an
+// Identity of out, with input x of shape in at the given default opset.
+func (b *builder) model(t *testing.T, name string, opset int64, out string, in, outDims []int64) []byte {
+	t.Helper()
+	m := &onnxpb.ModelProto{
+		IrVersion:   8,
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: opset}},
+		Graph: &onnxpb.GraphProto{
+			Name:   name,
+			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{out}, Output: []string{"y"}}),
+			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", in...)},
+			Output: []*onnxpb.ValueInfoProto{valueInfo("y", outDims...)},
+		},
+	}
+	b2, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b2
+}
+
 func valueInfo(name string, dims ...int64) *onnxpb.ValueInfoProto {
 	shape := &onnxpb.TensorShapeProto{}
 	for _, d := range dims {
@@ -110,21 +131,7 @@ func lcnetModel(t *testing.T) []byte {
 	x = block(x, func(x string) string { return b.conv(x, 8, 16, 1, 0, 1) }, 0.7, 0.3, 1.1, -0.4)
 	x = block(x, func(x string) string { return b.conv(x, 16, 16, 5, 2, 4) }, 1.05, 0.05, 0.8, 0.2)
 	y := b.conv(x, 16, 4, 1, 0, 1)
-	m := &onnxpb.ModelProto{
-		IrVersion:   8,
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 9}},
-		Graph: &onnxpb.GraphProto{
-			Name:   "lcnet",
-			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{y}, Output: []string{"y"}}),
-			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 12, 20)},
-			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 12, 20)},
-		},
-	}
-	out, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return b.model(t, "lcnet", 9, y, []int64{1, 3, 12, 20}, []int64{1, 4, 12, 20})
 }
 
 // testRuntime is the environment every test of the package shares, opened

@@ -68,12 +68,6 @@ func TestQuantizeLCNet(t *testing.T) {
 	}
 	dims := []int64{1, 3, 12, 20}
 	ranges := calibrate(t, prepared, dims, 8)
-	rng := rand.New(rand.NewPCG(7, 8))
-	x := make([]float32, 3*12*20)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * 2)
-	}
-	want, _ := run(t, model, "x", "y", dims, x)
 	tests := []struct {
 		name string
 		opt  QuantOptions
@@ -126,20 +120,36 @@ func TestQuantizeLCNet(t *testing.T) {
 				t.Errorf("ops %v: want Q/DQ pairs", ops)
 			}
 
-			// Against the float model on a fresh input: 8-bit steps, not
-			// exact, but close next to the output's own spread.
-			got := runRuntime(t, q, dims, x)
-			var diff, spread float64
-			for i := range want {
-				diff += math.Abs(float64(got[i] - want[i]))
-				spread += math.Abs(float64(want[i]))
-			}
-			if rel := diff / spread; rel > 0.05 || rel == 0 {
-				t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
-			} else {
-				t.Logf("quantized outputs differ by %.2f%% of their mean size", 100*rel)
-			}
+			closeToFloat(t, model, q, dims, 7)
 		})
+	}
+}
+
+// closeToFloat runs the float model and its quantized form on one random
+// input (seeded by seed) of shape dims: 8-bit steps make them differ, but
+// by at most 5% of the output's mean size.
+func closeToFloat(t *testing.T, model, quantized []byte, dims []int64, seed uint64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	n := int64(1)
+	for _, d := range dims {
+		n *= d
+	}
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 2)
+	}
+	want, _ := run(t, model, "x", "y", dims, x)
+	got := runRuntime(t, quantized, dims, x)
+	var diff, spread float64
+	for i := range want {
+		diff += math.Abs(float64(got[i] - want[i]))
+		spread += math.Abs(float64(want[i]))
+	}
+	if rel := diff / spread; rel > 0.05 || rel == 0 {
+		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
+	} else {
+		t.Logf("quantized outputs differ by %.2f%% of their mean size", 100*rel)
 	}
 }
 
@@ -194,20 +204,7 @@ func TestPrepareFoldsBatchNorm(t *testing.T) {
 	}
 	bn := b.op("BatchNormalization", []*onnxpb.AttributeProto{{Name: "epsilon", Type: onnxpb.AttributeProto_FLOAT, F: 1e-5}},
 		y, b.constant([]int64{4}, pos(4)), b.constant([]int64{4}, b.random(4)), b.constant([]int64{4}, b.random(4)), b.constant([]int64{4}, pos(4)))
-	m := &onnxpb.ModelProto{
-		IrVersion:   8,
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 9}},
-		Graph: &onnxpb.GraphProto{
-			Name:   "bn",
-			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{bn}, Output: []string{"y"}}),
-			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 6, 7)},
-			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 6, 7)},
-		},
-	}
-	model, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := b.model(t, "bn", 9, bn, []int64{1, 3, 6, 7}, []int64{1, 4, 6, 7})
 	prepared, err := Prepare(model)
 	if err != nil {
 		t.Fatal(err)
@@ -239,20 +236,7 @@ func TestQuantizePyramid(t *testing.T) {
 	up := b.op("Resize", []*onnxpb.AttributeProto{{Name: "mode", Type: onnxpb.AttributeProto_STRING, S: []byte("nearest")}}, down, "", scales)
 	cat := b.op("Concat", []*onnxpb.AttributeProto{{Name: "axis", Type: onnxpb.AttributeProto_INT, I: 1}}, up, low)
 	y := b.conv(cat, 8, 4, 1, 0, 1)
-	m := &onnxpb.ModelProto{
-		IrVersion:   8,
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 13}},
-		Graph: &onnxpb.GraphProto{
-			Name:   "pyramid",
-			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{y}, Output: []string{"y"}}),
-			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 8, 12)},
-			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 8, 12)},
-		},
-	}
-	model, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := b.model(t, "pyramid", 13, y, []int64{1, 3, 8, 12}, []int64{1, 4, 8, 12})
 	prepared, err := Prepare(model)
 	if err != nil {
 		t.Fatal(err)
@@ -317,22 +301,7 @@ func TestQuantizePyramid(t *testing.T) {
 	if resizes != 1 {
 		t.Fatalf("%d Resize nodes, want 1", resizes)
 	}
-
-	rng := rand.New(rand.NewPCG(13, 14))
-	x := make([]float32, 3*8*12)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * 2)
-	}
-	want, _ := run(t, model, "x", "y", dims, x)
-	got := runRuntime(t, q, dims, x)
-	var diff, spread float64
-	for i := range want {
-		diff += math.Abs(float64(got[i] - want[i]))
-		spread += math.Abs(float64(want[i]))
-	}
-	if rel := diff / spread; rel > 0.05 || rel == 0 {
-		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
-	}
+	closeToFloat(t, model, q, dims, 13)
 }
 
 // TestQuantizeSqueezeExcite quantizes a hard-swish whose output two nodes
@@ -349,20 +318,7 @@ func TestQuantizeSqueezeExcite(t *testing.T) {
 		{Name: "beta", Type: onnxpb.AttributeProto_FLOAT, F: 0.5},
 	}, g)
 	y := b.conv(b.op("Mul", nil, x, gate), 8, 4, 1, 0, 1)
-	m := &onnxpb.ModelProto{
-		IrVersion:   8,
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Version: 9}},
-		Graph: &onnxpb.GraphProto{
-			Name:   "se",
-			Node:   append(b.nodes, &onnxpb.NodeProto{OpType: "Identity", Input: []string{y}, Output: []string{"y"}}),
-			Input:  []*onnxpb.ValueInfoProto{valueInfo("x", 1, 3, 8, 12)},
-			Output: []*onnxpb.ValueInfoProto{valueInfo("y", 1, 4, 8, 12)},
-		},
-	}
-	model, err := proto.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := b.model(t, "se", 9, y, []int64{1, 3, 8, 12}, []int64{1, 4, 8, 12})
 	prepared, err := Prepare(model)
 	if err != nil {
 		t.Fatal(err)
@@ -390,19 +346,5 @@ func TestQuantizeSqueezeExcite(t *testing.T) {
 			t.Errorf("%s quantizes %s, which a DequantizeLinear wrote: quantized twice", n.Name, n.Input[0])
 		}
 	}
-	rng := rand.New(rand.NewPCG(17, 18))
-	in := make([]float32, 3*8*12)
-	for i := range in {
-		in[i] = float32(rng.NormFloat64() * 2)
-	}
-	want, _ := run(t, model, "x", "y", dims, in)
-	got := runRuntime(t, q, dims, in)
-	var diff, spread float64
-	for i := range want {
-		diff += math.Abs(float64(got[i] - want[i]))
-		spread += math.Abs(float64(want[i]))
-	}
-	if rel := diff / spread; rel > 0.05 || rel == 0 {
-		t.Errorf("quantized outputs differ from the float model's by %.2f%% of their mean size, want (0, 5%%]", 100*rel)
-	}
+	closeToFloat(t, model, q, dims, 17)
 }

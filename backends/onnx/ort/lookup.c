@@ -151,6 +151,13 @@ static void apply_scalar(const uint8_t *x, const uint8_t *t, uint8_t *y, size_t 
 	}
 }
 
+// The CPU check runs when the library loads, so that the kernel does not
+// depend on a runtime having been opened.
+__attribute__((constructor)) static void detect_vbmi(void) {
+	__builtin_cpu_init();
+	use_vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+}
+
 void ds_lookup_apply(const uint8_t *x, const uint8_t *table, uint8_t *y, size_t n, int vbmi) {
 	if (vbmi && use_vbmi) {
 		apply_vbmi(x, table, y, n);
@@ -158,8 +165,6 @@ void ds_lookup_apply(const uint8_t *x, const uint8_t *table, uint8_t *y, size_t 
 		apply_scalar(x, table, y, n);
 	}
 }
-
-int ds_lookup_vbmi(void) { return use_vbmi; }
 
 static OrtStatusPtr lut_compute(void *kernel, OrtKernelContext *ctx) {
 	const OrtValue *x = NULL, *t = NULL;
@@ -287,8 +292,6 @@ int ds_lookup_init(const char *library, char *err, size_t errlen) {
 		dlclose(lib);
 		return 1;
 	}
-	__builtin_cpu_init();
-	use_vbmi = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
 	domain = d;
 	made_from = base;
 	return 0;

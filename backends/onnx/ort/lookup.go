@@ -58,10 +58,6 @@ func (r *Runtime) LookupTable() error {
 	return lookupErr
 }
 
-// LookupVBMI reports whether LookupTable runs on AVX-512 VBMI byte
-// permutes rather than one byte at a time.
-func (r *Runtime) LookupVBMI() bool { return r.LookupTable() == nil && C.ds_lookup_vbmi() != 0 }
-
 // registerLookup adds the custom operator domain to session options, when
 // it exists.
 func registerLookup(opts *ort.SessionOptions) error {

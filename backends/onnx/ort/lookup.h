@@ -21,8 +21,4 @@ int ds_lookup_register(void *options, char *err, size_t errlen);
 // with the VBMI kernel when vbmi is set and the CPU has it.
 void ds_lookup_apply(const uint8_t *x, const uint8_t *table, uint8_t *y, size_t n, int vbmi);
 
-// ds_lookup_vbmi reports whether the CPU has the VBMI kernel's
-// instructions; valid after ds_lookup_init.
-int ds_lookup_vbmi(void);
-
 #endif

@@ -60,7 +60,6 @@ func TestLookupTableOperator(t *testing.T) {
 	if err := rt.LookupTable(); err != nil {
 		t.Fatalf("LookupTable: %v", err)
 	}
-	t.Logf("vbmi kernel: %v", rt.LookupVBMI())
 	table := make([]byte, 256)
 	for i := range table {
 		table[i] = byte(255 - i)

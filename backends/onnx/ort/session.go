@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -62,11 +63,12 @@ func (r *Runtime) newSession(ctx context.Context, modelPath string, data []byte,
 		report: ProviderReport{Requested: cfg.Provider, Active: cfg.Provider},
 		free:   make(chan *ort.DynamicAdvancedSession, cfg.PoolSize),
 	}
-	var err error
-	if data != nil {
-		s.inputs, s.outputs, err = graphIO(data)
-	} else {
-		s.inputs, s.outputs, err = fileIO(modelPath)
+	graph, err := data, error(nil)
+	if graph == nil {
+		graph, err = os.ReadFile(modelPath)
+	}
+	if err == nil {
+		s.inputs, s.outputs, err = graphIO(graph)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading model %q: %w", modelPath, err)
@@ -107,34 +109,10 @@ func (s *Session) open(cfg Config) (*ort.DynamicAdvancedSession, error) {
 	return sess, nil
 }
 
-// fileIO names a model file's inputs and outputs through a temporary
-// session, which knows the custom operators.
-func fileIO(path string) (ins, outs []string, err error) {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating session options: %w", err)
-	}
-	defer opts.Destroy()
-	if err := registerLookup(opts); err != nil {
-		return nil, nil, err
-	}
-	in, out, err := ort.GetInputOutputInfoWithOptions(path, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, i := range in {
-		ins = append(ins, i.Name)
-	}
-	for _, o := range out {
-		outs = append(outs, o.Name)
-	}
-	return ins, outs, nil
-}
-
 // graphIO names a model's inputs (those no initializer gives) and outputs
-// from its graph. onnxruntime_go reads them from a model in memory only
-// through a temporary session without options, which cannot load a model
-// that uses a custom operator, and which costs a second session build.
+// from its graph. onnxruntime_go reads them through a temporary session,
+// which costs a second session build and, for a model in memory, cannot
+// load a custom operator.
 func graphIO(data []byte) (ins, outs []string, err error) {
 	var m onnxpb.ModelProto
 	if err := proto.Unmarshal(data, &m); err != nil {
