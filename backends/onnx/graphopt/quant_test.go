@@ -74,13 +74,18 @@ func TestQuantizeLCNet(t *testing.T) {
 		// stats and ops are what the quantized model must have.
 		stats QuantStats
 		ops   map[string]int
+		// weightPeak is the largest weight code, which each output
+		// channel's largest weight takes.
+		weightPeak int8
 	}{
 		// Three hard-swishes as Add and Mul, and the one shift that stays
 		// before a padded convolution.
-		{name: "standard operators", stats: QuantStats{Convs: 5, HardSigmoids: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0, "Add": 4, "Mul": 3}},
+		{name: "standard operators", stats: QuantStats{Convs: 5, HardSigmoids: 3, WeightBits: 8}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0, "Add": 4, "Mul": 3}, weightPeak: 127},
 		// Each hard-swish, with the shift after it, as one table between
 		// a pair of transposes.
-		{name: "lookup tables", opt: QuantOptions{LookupDomain: dsort.LookupDomain}, stats: QuantStats{Convs: 5, LookupTables: 3}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 3, "Add": 0, "Mul": 0, "Transpose": 6}},
+		{name: "lookup tables", opt: QuantOptions{LookupDomain: dsort.LookupDomain}, stats: QuantStats{Convs: 5, LookupTables: 3, WeightBits: 8}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 3, "Add": 0, "Mul": 0, "Transpose": 6}, weightPeak: 127},
+		// Weights in 7 bits, for kernels that add product pairs in int16.
+		{name: "reduced range", opt: QuantOptions{ReduceRange: true}, stats: QuantStats{Convs: 5, HardSigmoids: 3, WeightBits: 7}, ops: map[string]int{"HardSigmoid": 0, "LookupTable": 0, "Add": 4, "Mul": 3}, weightPeak: 63},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +123,26 @@ func TestQuantizeLCNet(t *testing.T) {
 			}
 			if ops["QuantizeLinear"] == 0 || ops["DequantizeLinear"] == 0 {
 				t.Errorf("ops %v: want Q/DQ pairs", ops)
+			}
+			weights := 0
+			for _, w := range m.Graph.Initializer {
+				if w.DataType != int32(onnxpb.TensorProto_INT8) || len(w.Dims) != 4 {
+					continue // not a convolution's weights (zero points)
+				}
+				weights++
+				per := len(w.RawData) / int(w.Dims[0])
+				for c := range int(w.Dims[0]) {
+					peak := int8(0)
+					for _, b := range w.RawData[c*per : (c+1)*per] {
+						peak = max(peak, int8(b), -int8(b))
+					}
+					if peak != tt.weightPeak {
+						t.Errorf("weights %q, channel %d: largest code %d, want %d", w.Name, c, peak, tt.weightPeak)
+					}
+				}
+			}
+			if weights != tt.stats.Convs {
+				t.Errorf("%d int8 weight tensors, want one per convolution (%d)", weights, tt.stats.Convs)
 			}
 
 			closeToFloat(t, model, q, dims, 7)

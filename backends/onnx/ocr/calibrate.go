@@ -141,7 +141,7 @@ func (e *Engine) quantize(ctx context.Context, m manifest.Model, model []byte, r
 	}
 	key := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%s", m.SHA256, calibrationVersion, e.rt.Version()))
 	cache := e.man.Path(fmt.Sprintf("calibration-%x.json", key[:8]))
-	var opt graphopt.QuantOptions
+	opt := graphopt.QuantOptions{ReduceRange: ort.Int8PairsSaturate()}
 	if e.rt.LookupTable() == nil {
 		opt.LookupDomain = ort.LookupDomain
 	}
