@@ -74,7 +74,7 @@ func bench(ctx context.Context, cfg *config, stdout io.Writer, log *slog.Logger)
 			log.Warn("set in the environment: the plugin applies it, the in-process engine does not", keyVariable, name)
 		}
 	}
-	rep := &report{Version: version(), Started: time.Now(), CPUs: runtime.NumCPU()}
+	rep := &report{Version: version(), Started: time.Now(), CPUs: runtime.NumCPU(), CPU: cpuName(), Int8: int8Kernels()}
 	for i := range cfg.pages {
 		p, err := renderPage(i)
 		if err != nil {
