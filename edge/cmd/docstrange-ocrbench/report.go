@@ -96,19 +96,19 @@ type check struct {
 
 // report is everything the command prints and writes.
 type report struct {
-	Version        string         `json:"version"`
-	Started        time.Time      `json:"started"`
-	ElapsedSeconds float64        `json:"elapsed_seconds"`
-	CPUs           int            `json:"cpus"`
+	Version        string    `json:"version"`
+	Started        time.Time `json:"started"`
+	ElapsedSeconds float64   `json:"elapsed_seconds"`
+	CPUs           int       `json:"cpus"`
 	// CPU is the processor's model name, and Int8 which int8 kernels
 	// ONNX Runtime runs on it: the int8 models' speed, against
 	// tesseract's, differs by about four times between the two.
-	CPU  string `json:"cpu"`
-	Int8 string `json:"int8_kernels"`
-	Pages          []*page        `json:"pages"`
-	Results        []threadResult `json:"results"`
-	Checks         []check        `json:"checks"`
-	Pass           bool           `json:"pass"`
+	CPU     string         `json:"cpu"`
+	Int8    string         `json:"int8_kernels"`
+	Pages   []*page        `json:"pages"`
+	Results []threadResult `json:"results"`
+	Checks  []check        `json:"checks"`
+	Pass    bool           `json:"pass"`
 }
 
 // judge fills in the checks and the overall verdict.
