@@ -58,8 +58,18 @@ func merge(spec phaseSpec, turns []*phaseResult) *phaseResult {
 		warmupErrors: errorCounts{},
 		slices:       len(turns),
 		cpu:          cpuUsage{ClientOK: true, MachineOK: true},
+		inEdge:       edgeHistogram{},
 	}
 	for _, t := range turns {
+		if t.inEdge == nil {
+			m.inEdge = nil
+		}
+		if m.inEdge != nil {
+			m.turnEdgeP99 = append(m.turnEdgeP99, t.inEdge.quantile(0.99))
+			for up, n := range t.inEdge {
+				m.inEdge[up] += n
+			}
+		}
 		m.latencies = append(m.latencies, t.latencies...)
 		m.turnP99 = append(m.turnP99, t.latency.P99)
 		m.errors.merge(t.errors)
@@ -82,6 +92,9 @@ func merge(spec phaseSpec, turns []*phaseResult) *phaseResult {
 	if s := m.measured.Seconds(); s > 0 {
 		m.cpu.ClientCores /= s
 		m.cpu.MachineBusyCores /= s
+	}
+	if m.inEdge == nil {
+		m.turnEdgeP99 = nil
 	}
 	m.latency = summarize(m.latencies)
 	return m

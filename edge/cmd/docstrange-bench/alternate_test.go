@@ -30,4 +30,25 @@ func TestMergeTurns(t *testing.T) {
 	if one := turn(ms); merge(phaseSpec{}, []*phaseResult{one}) != one {
 		t.Error("one turn was not returned as it is")
 	}
+
+	// The edge's histograms add up, and each turn keeps its own p99.
+	a, b := turn(ms), turn(ms)
+	a.inEdge = edgeHistogram{0.0001: 99, 0.0004: 1}
+	b.inEdge = edgeHistogram{0.0001: 90, 0.002: 10}
+	m = merge(phaseSpec{name: "chain"}, []*phaseResult{a, b})
+	want := edgeHistogram{0.0001: 189, 0.0004: 1, 0.002: 10}
+	if len(m.inEdge) != len(want) || m.inEdge[0.0001] != 189 || m.inEdge[0.0004] != 1 || m.inEdge[0.002] != 10 {
+		t.Errorf("merged in-edge histogram %v, want %v", m.inEdge, want)
+	}
+	if !slices.Equal(m.turnEdgeP99, []time.Duration{100 * time.Microsecond, 2 * ms}) {
+		t.Errorf("in-edge turn p99s = %v", m.turnEdgeP99)
+	}
+	if r := newPhaseReport(m).InEdgeMS; r == nil || r.Count != 200 || r.P99 != 2 || !slices.Equal(r.TurnsP99, []float64{0.1, 2}) {
+		t.Errorf("report in_edge_ms = %+v", r)
+	}
+	// A turn the edge's metrics missed leaves the phase without them.
+	b.inEdge = nil
+	if m := merge(phaseSpec{name: "chain"}, []*phaseResult{a, b}); m.inEdge != nil || m.turnEdgeP99 != nil || newPhaseReport(m).InEdgeMS != nil {
+		t.Errorf("in-edge %v, turns %v with a turn unread", m.inEdge, m.turnEdgeP99)
+	}
 }

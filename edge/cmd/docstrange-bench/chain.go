@@ -75,6 +75,11 @@ type chainComparison struct {
 	// round makes. Reported, not judged. Absent without rounds.
 	RoundsAddedP99MS      []float64 `json:"rounds_added_p99_ms,omitempty"`
 	MedianRoundAddedP99MS *float64  `json:"median_round_added_p99_ms,omitempty"`
+	// InEdgeAddedP99MS is the chain's p99 minus the baseline's as the edge
+	// timed them, and RoundsInEdgeAddedP99MS the same round by round;
+	// absent when the edge's histograms were not read.
+	InEdgeAddedP99MS       *float64  `json:"in_edge_added_p99_ms,omitempty"`
+	RoundsInEdgeAddedP99MS []float64 `json:"rounds_in_edge_added_p99_ms,omitempty"`
 }
 
 // latencyAdded is a latency difference in milliseconds; negative when the
@@ -134,10 +139,32 @@ func (c *chainReport) finish(cfg *config) {
 		return
 	}
 	f.compare()
+	if f.InEdgeAddedP99MS != nil {
+		// The edge's own timing judges; the end-to-end difference is
+		// reported (edgemetrics.go says why).
+		if added := *f.InEdgeAddedP99MS; added > ms(cfg.chainP99Added) {
+			fail("%sadds %s at p99 in the edge (%s against %s) > %s%s", at, fmtAdded(added),
+				fmtMS(f.Chain.InEdgeMS.P99), fmtMS(f.Baseline.InEdgeMS.P99), cfg.chainP99Added, f.inEdgeRoundsNote())
+		}
+		return
+	}
 	if added := f.Chain.lat.P99 - f.Baseline.lat.P99; added > cfg.chainP99Added {
 		fail("%sadds %s at p99 (%s against %s) > %s%s", at, fmtAdded(ms(added)),
 			fmtMS(f.Chain.LatencyMS.P99), fmtMS(f.Baseline.LatencyMS.P99), cfg.chainP99Added, f.roundsNote())
 	}
+}
+
+// inEdgeRoundsNote is the in-edge added p99 round by round, for the
+// verdict's text; empty without rounds.
+func (x *chainComparison) inEdgeRoundsNote() string {
+	if len(x.RoundsInEdgeAddedP99MS) == 0 {
+		return ""
+	}
+	parts := make([]string, len(x.RoundsInEdgeAddedP99MS))
+	for i, v := range x.RoundsInEdgeAddedP99MS {
+		parts[i] = fmtAdded(v)
+	}
+	return "; by round " + strings.Join(parts, " ")
 }
 
 // check fails the comparison when its chain phase is missing, was
@@ -181,6 +208,16 @@ func (x *chainComparison) compare() {
 		m := median(x.RoundsAddedP99MS)
 		x.MedianRoundAddedP99MS = &m
 	}
+	x.InEdgeAddedP99MS, x.RoundsInEdgeAddedP99MS = nil, nil
+	if be, ce := b.InEdgeMS, ch.InEdgeMS; be != nil && ce != nil && be.Count > 0 && ce.Count > 0 {
+		added := ce.P99 - be.P99
+		x.InEdgeAddedP99MS = &added
+		if n := len(be.TurnsP99); n > 1 && n == len(ce.TurnsP99) {
+			for i := range n {
+				x.RoundsInEdgeAddedP99MS = append(x.RoundsInEdgeAddedP99MS, ce.TurnsP99[i]-be.TurnsP99[i])
+			}
+		}
+	}
 }
 
 // median is the middle value of v, or the mean of the two middle ones.
@@ -211,8 +248,13 @@ func (c *chainReport) summary() string {
 	if !c.Pass {
 		return fmt.Sprintf("chain: FAIL (%s)", strings.Join(c.Reasons, "; "))
 	}
+	f := c.FixedRate
+	if f.InEdgeAddedP99MS != nil {
+		return fmt.Sprintf("chain: PASS (at %.0f req/s adds %s at p99 in the edge <= %s%s, end to end %s%s, no errors; saturated: adds %s at p99, keeps %.2fx of the baseline's throughput)",
+			c.OfferedRPS, fmtAdded(*f.InEdgeAddedP99MS), fmtMS(c.P99AddedTargetMS), f.inEdgeRoundsNote(), fmtAdded(f.AddedMS.P99), f.roundsNote(), fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
+	}
 	return fmt.Sprintf("chain: PASS (at %.0f req/s adds %s at p99 <= %s%s, no errors; saturated: adds %s at p99, keeps %.2fx of the baseline's throughput)",
-		c.OfferedRPS, fmtAdded(c.FixedRate.AddedMS.P99), fmtMS(c.P99AddedTargetMS), c.FixedRate.roundsNote(), fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
+		c.OfferedRPS, fmtAdded(f.AddedMS.P99), fmtMS(c.P99AddedTargetMS), f.roundsNote(), fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
 }
 
 // fmtAdded is a signed latency difference.
@@ -285,12 +327,12 @@ func fixedRatePhaseSpecs(cfg *config, c *apiClient, rate float64) (baseline, cha
 	baseline = phaseSpec{
 		name: "baseline" + at, endpoint: "GET /api/v1/ping",
 		clients: cfg.chainClients, rate: rate, warmup: cfg.warmup, duration: cfg.duration,
-		do: c.doPing,
+		do: c.doPing, scrape: c.scrapeEdge, edgeRoute: "GET /api/v1/ping",
 	}
 	chain = phaseSpec{
 		name: "chain" + at, endpoint: "GET /api/v1/me",
 		clients: cfg.chainClients, rate: rate, warmup: cfg.warmup, duration: cfg.duration,
-		do: c.doMe, fatal: setupError,
+		do: c.doMe, fatal: setupError, scrape: c.scrapeEdge, edgeRoute: "GET /api/v1/me",
 	}
 	return baseline, chain
 }

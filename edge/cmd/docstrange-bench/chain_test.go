@@ -82,6 +82,21 @@ func TestChainFinish(t *testing.T) {
 			wantReasonHas: []string{"at 100 req/s: adds +1.00ms at p99 (4.00ms against 3.00ms) > 1ms"},
 		},
 		{
+			name:     "in the edge within budget passes, however slow end to end",
+			baseline: satBase(), chain: satChain(),
+			fixed:    withInEdge(fixedPair(100, ms1, 3*ms1, ms1, 30*ms1), 0.2, 0.6),
+			added:    ms1,
+			wantPass: true, wantAddedP99: 27, wantSatP99: 0, wantRatio: 0.8,
+		},
+		{
+			name:     "in the edge over budget fails, however fast end to end",
+			baseline: satBase(), chain: satChain(),
+			fixed:        withInEdge(fixedPair(100, ms1, 3*ms1, ms1, 3*ms1), 0.2, 1.5),
+			added:        ms1,
+			wantAddedP99: 0, wantSatP99: 0, wantRatio: 0.8,
+			wantReasonHas: []string{"at 100 req/s: adds +1.30ms at p99 in the edge (1.50ms against 0.20ms) > 1ms; by round +1.30ms +1.30ms"},
+		},
+		{
 			name:     "a faster chain adds a negative latency and passes",
 			baseline: satBase(), chain: satChain(),
 			fixed:    fixedPair(100, ms1, 3*ms1, ms1, 2*ms1),
@@ -218,6 +233,14 @@ func TestChainFinish(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withInEdge gives f's phases the edge's own p99s, baseP99 and chainP99
+// in ms, the same in each of two rounds.
+func withInEdge(f *chainComparison, baseP99, chainP99 float64) *chainComparison {
+	f.Baseline.InEdgeMS = &inEdgeMS{Count: 100, P50: baseP99 / 2, P99: baseP99, TurnsP99: []float64{baseP99, baseP99}}
+	f.Chain.InEdgeMS = &inEdgeMS{Count: 100, P50: chainP99 / 2, P99: chainP99, TurnsP99: []float64{chainP99, chainP99}}
+	return f
 }
 
 // fixedPair is a fixed-rate comparison of n requests a second on each

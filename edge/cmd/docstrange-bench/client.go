@@ -32,13 +32,14 @@ type outcome struct {
 // apiClient sends the bench's requests over one shared transport, so that
 // every client reuses its keep-alive connection instead of dialing.
 type apiClient struct {
-	cfg    *config
-	http   *http.Client // bounded by -timeout
-	poll   *http.Client // no client timeout: long-polls carry their own
-	body   *multipartBody
-	ping   string
-	me     string
-	submit string
+	cfg     *config
+	http    *http.Client // bounded by -timeout
+	poll    *http.Client // no client timeout: long-polls carry their own
+	body    *multipartBody
+	ping    string
+	me      string
+	submit  string
+	metrics string
 }
 
 func newAPIClient(cfg *config, body *multipartBody) *apiClient {
@@ -57,13 +58,14 @@ func newAPIClient(cfg *config, body *multipartBody) *apiClient {
 		DisableCompression:    true,
 	}
 	return &apiClient{
-		cfg:    cfg,
-		http:   &http.Client{Transport: tr, Timeout: cfg.timeout},
-		poll:   &http.Client{Transport: tr},
-		body:   body,
-		ping:   cfg.endpoint("/api/v1/ping"),
-		me:     cfg.endpoint("/api/v1/me"),
-		submit: cfg.endpoint("/api/v1/documents"),
+		cfg:     cfg,
+		http:    &http.Client{Transport: tr, Timeout: cfg.timeout},
+		poll:    &http.Client{Transport: tr},
+		body:    body,
+		ping:    cfg.endpoint("/api/v1/ping"),
+		me:      cfg.endpoint("/api/v1/me"),
+		submit:  cfg.endpoint("/api/v1/documents"),
+		metrics: cfg.endpoint("/metrics"),
 	}
 }
 

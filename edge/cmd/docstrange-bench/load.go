@@ -26,6 +26,11 @@ type phaseSpec struct {
 	// fatal, when set, names the failures that mean the run's setup is
 	// wrong rather than the edge slow: the first one stops the phase.
 	fatal func(outcome) bool
+	// scrape, when set, reads the edge's request-duration histograms
+	// before and after the phase (edgemetrics.go), and edgeRoute names the
+	// phase's route in them.
+	scrape    func(context.Context) (map[string]edgeHistogram, error)
+	edgeRoute string
 }
 
 // acceptedJob is a job the submit phase got back.
@@ -62,6 +67,11 @@ type phaseResult struct {
 	// measured is the measured wall time of merged turns, which is not
 	// measureEnd-measureStart; 0 for one stretch.
 	measured time.Duration
+	// inEdge is the phase's 2xx answers as the edge timed them (merged
+	// turns' added up), nil when spec.scrape is unset or a read failed; and
+	// turnEdgeP99 each merged turn's p99 of them.
+	inEdge      edgeHistogram
+	turnEdgeP99 []time.Duration
 }
 
 // window is the measured wall time.

@@ -88,6 +88,9 @@ type phaseReport struct {
 	Interrupted      bool         `json:"interrupted,omitempty"`
 	// Aborted is the setup error that stopped the phase early.
 	Aborted *errorCount `json:"aborted,omitempty"`
+	// InEdgeMS is the phase's 2xx latency as the edge itself timed it
+	// (edgemetrics.go); absent when it was not read.
+	InEdgeMS *inEdgeMS `json:"in_edge_ms,omitempty"`
 
 	lat latencySummary // exact, for the verdict's comparisons
 }
@@ -218,6 +221,12 @@ func newPhaseReport(r *phaseResult) *phaseReport {
 	}
 	for _, d := range r.turnP99 {
 		p.TurnsP99MS = append(p.TurnsP99MS, ms(d))
+	}
+	if r.inEdge != nil {
+		p.InEdgeMS = &inEdgeMS{Count: r.inEdge.count(), P50: ms(r.inEdge.quantile(0.5)), P99: ms(r.inEdge.quantile(0.99))}
+		for _, d := range r.turnEdgeP99 {
+			p.InEdgeMS.TurnsP99 = append(p.InEdgeMS.TurnsP99, ms(d))
+		}
 	}
 	if r.cpu.ClientOK {
 		p.ClientCPUCores = &r.cpu.ClientCores

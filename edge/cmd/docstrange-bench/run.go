@@ -144,7 +144,21 @@ func runLogged(ctx context.Context, log *slog.Logger, spec phaseSpec, extra ...a
 	attrs := append([]any{keyPhase, spec.name, keyEndpoint, spec.endpoint,
 		keyClients, spec.clients, keyDuration, spec.duration, keyWarmup, spec.warmup}, extra...)
 	log.Info("phase starting", attrs...)
-	return runPhase(ctx, spec)
+	if spec.scrape == nil {
+		return runPhase(ctx, spec)
+	}
+	before, err := spec.scrape(ctx)
+	r := runPhase(ctx, spec)
+	var after map[string]edgeHistogram
+	if err == nil {
+		after, err = spec.scrape(ctx)
+	}
+	if err != nil {
+		log.Warn("the edge's own latency is not measured", keyPhase, spec.name, "error", err)
+		return r
+	}
+	r.inEdge = after[spec.edgeRoute].since(before[spec.edgeRoute])
+	return r
 }
 
 // buildVersion is set by `make` through -ldflags -X, since builds here run
