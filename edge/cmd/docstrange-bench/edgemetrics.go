@@ -58,11 +58,16 @@ func parseEdgeMetrics(r io.Reader) (map[string]edgeHistogram, error) {
 				vmrange = l.GetValue()
 			}
 		}
-		_, hi, ok := strings.Cut(vmrange, "...")
+		lo, hi, ok := strings.Cut(vmrange, "...")
 		if !ok || !strings.HasPrefix(status, "2") {
 			continue
 		}
 		up, err := strconv.ParseFloat(hi, 64)
+		if err == nil && math.IsInf(up, 1) {
+			// The last bucket has no upper bound: its lower one is the
+			// most that can be said.
+			up, err = strconv.ParseFloat(lo, 64)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("parsing the edge's metrics: bucket %q: %w", vmrange, err)
 		}
@@ -116,10 +121,18 @@ func (h edgeHistogram) quantile(q float64) time.Duration {
 	rank, seen := math.Ceil(q*n), 0.0
 	for _, up := range ups {
 		if seen += h[up]; seen >= rank {
-			return time.Duration(up * float64(time.Second))
+			return seconds(up)
 		}
 	}
-	return time.Duration(ups[len(ups)-1] * float64(time.Second))
+	return seconds(ups[len(ups)-1])
+}
+
+// seconds is s as a Duration, the longest one past its range.
+func seconds(s float64) time.Duration {
+	if s >= float64(math.MaxInt64)/float64(time.Second) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(s * float64(time.Second))
 }
 
 // inEdgeMS is a phase's latency as the edge timed it.

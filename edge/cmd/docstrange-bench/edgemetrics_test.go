@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,10 @@ func TestParseEdgeMetrics(t *testing.T) {
 		t.Errorf("empty p99 = %v", q)
 	}
 
+	h, err := parseEdgeMetrics(strings.NewReader(`docstrange_http_request_duration_seconds_bucket{route="x",status="200",vmrange="1.000e+18...+Inf"} 3` + "\n"))
+	if err != nil || h["x"].quantile(0.5) != time.Duration(math.MaxInt64) {
+		t.Errorf("the unbounded bucket: %v, %v", h, err)
+	}
 	if _, err := parseEdgeMetrics(strings.NewReader(`docstrange_http_request_duration_seconds_bucket{route="x",status="200",vmrange="1e-3...abc"} 3` + "\n")); err == nil {
 		t.Error("a bucket bound that is not a number was accepted")
 	}
