@@ -96,11 +96,12 @@ the chain's added latency and throughput ratio, the submit/baseline ratios
 and a verdict:
   PASS when submit p99 <= -p99-target, no submit errors, no failed jobs,
   and the chain answers every request 2xx and, at the fixed rate, adds
-  <= -chain-p99-added at p99 as the edge times its own handlers (its
-  /metrics histograms, read around each fixed-rate turn; end to end when
-  they cannot be read). The end-to-end difference is reported beside it:
-  on a machine the bench shares with the edge, a request's wait for a CPU
-  outside the handlers moves a turn's p99 by tens of milliseconds. At
+  <= -chain-p99-added at p99 end to end. Beside it the verdict gives the
+  p99 the chain adds as the edge times its own handlers (its /metrics
+  histograms, read around each fixed-rate turn): on a machine the bench
+  shares with the edge, a request's waits outside the handlers move a
+  turn's end-to-end p99 by tens of milliseconds, and the two tell the
+  chain's own time from them. At
   saturation every microsecond a route costs becomes queueing delay, so
   there the chain's latency and throughput are reported, and judged only
   by -chain-min-ratio when it is set.

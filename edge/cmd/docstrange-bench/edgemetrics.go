@@ -25,8 +25,9 @@ import (
 // waits in the client, the kernel's queues or for a CPU before the edge's
 // goroutine reads it. On a machine the bench shares with the edge, that
 // waiting is most of an end-to-end p99 and moves by tens of milliseconds
-// from one turn to the next under the same load; the handlers' own time is
-// what the chain adds to each request.
+// from one turn to the next under the same load. The verdict judges end
+// to end, as a client sees it; the handlers' own time, printed beside it,
+// tells what the chain's code adds from what the machine adds around it.
 const edgeDurationBuckets = "docstrange_http_request_duration_seconds_bucket"
 
 // edgeHistogram is one route's successful requests, counted by their

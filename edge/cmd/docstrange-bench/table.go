@@ -23,7 +23,7 @@ func (r *report) header() string {
 		}
 		fmt.Fprintf(&b, "chain    GET /api/v1/me against GET /api/v1/ping from %d clients, saturated and at a fixed rate of %s,\n", ch.Clients, rate)
 		fmt.Fprintf(&b, "         each pair taking %d turns of %gs;", c.ChainRounds, c.DurationS/float64(max(c.ChainRounds, 1)))
-		fmt.Fprintf(&b, " passes when at the fixed rate it adds <= %s at p99 in the edge", fmtMS(c.ChainP99AddedMS))
+		fmt.Fprintf(&b, " passes when at the fixed rate it adds <= %s at p99", fmtMS(c.ChainP99AddedMS))
 		if c.ChainMinRatio > 0 {
 			fmt.Fprintf(&b, " and saturated keeps >= %.2fx of the throughput", c.ChainMinRatio)
 		}
@@ -77,7 +77,7 @@ func (r *report) table() string {
 		b.WriteString(" offering N requests per second, latency from when each was due; the others closed loop;\n")
 		b.WriteString(" added: the chain's latency minus its baseline's, and its throughput over the baseline's;\n")
 		b.WriteString(" in edge: as the edge timed its own handlers (its histogram's bucket bounds, at most ~12% high),\n")
-		b.WriteString(" without the waits outside them; it judges the fixed rate)\n")
+		b.WriteString(" without the waits outside them; reported, not judged)\n")
 	} else {
 		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy)\n")
 	}
