@@ -348,17 +348,11 @@ func TestResultExpires(t *testing.T) {
 	// The record is marked expired before the artifacts are deleted (so
 	// that a crash between the two repeats the deletion), and the 410 can
 	// come in between: wait for them to go.
-	for {
+	waitUntil(t, 10*time.Second, "the artifacts' deletion after expiry", func() bool {
 		entries, err := os.ReadDir(filepath.Join(s.dataDir, "blobs", "jobs"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(entries) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("artifacts remain after expiry: %v", entries)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(entries) == 0
+	})
 }
