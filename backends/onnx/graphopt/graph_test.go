@@ -211,10 +211,10 @@ func TestRewriteMatchesOriginal(t *testing.T) {
 	sameOutputs(t, model, rw, []int64{1, 3, 12, 20})
 }
 
-// sameOutputs runs both models on one random input and compares outputs.
-func sameOutputs(t *testing.T, model, rw []byte, dims []int64) {
-	t.Helper()
-	rng := rand.New(rand.NewPCG(3, 4))
+// randomInput is an input of shape dims, normal with spread 2, seeded by
+// seed.
+func randomInput(dims []int64, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
 	n := int64(1)
 	for _, d := range dims {
 		n *= d
@@ -223,6 +223,13 @@ func sameOutputs(t *testing.T, model, rw []byte, dims []int64) {
 	for i := range x {
 		x[i] = float32(rng.NormFloat64() * 2)
 	}
+	return x
+}
+
+// sameOutputs runs both models on one random input and compares outputs.
+func sameOutputs(t *testing.T, model, rw []byte, dims []int64) {
+	t.Helper()
+	x := randomInput(dims, 3)
 	want, _ := run(t, model, "x", "y", dims, x)
 	got, shape := run(t, rw, "x", "y", dims, x)
 	if len(got) != len(want) {

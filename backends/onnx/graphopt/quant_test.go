@@ -155,15 +155,7 @@ func TestQuantizeLCNet(t *testing.T) {
 // by at most 5% of the output's mean size.
 func closeToFloat(t *testing.T, model, quantized []byte, dims []int64, seed uint64) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(seed, seed+1))
-	n := int64(1)
-	for _, d := range dims {
-		n *= d
-	}
-	x := make([]float32, n)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64() * 2)
-	}
+	x := randomInput(dims, seed)
 	want, _ := run(t, model, "x", "y", dims, x)
 	got := runRuntime(t, quantized, dims, x)
 	var diff, spread float64
