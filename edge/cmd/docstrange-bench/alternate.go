@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -58,18 +59,17 @@ func merge(spec phaseSpec, turns []*phaseResult) *phaseResult {
 		warmupErrors: errorCounts{},
 		slices:       len(turns),
 		cpu:          cpuUsage{ClientOK: true, MachineOK: true},
-		inEdge:       edgeHistogram{},
 	}
-	for _, t := range turns {
-		if t.inEdge == nil {
-			m.inEdge = nil
-		}
-		if m.inEdge != nil {
+	if !slices.ContainsFunc(turns, func(t *phaseResult) bool { return t.inEdge == nil }) {
+		m.inEdge = edgeHistogram{}
+		for _, t := range turns {
 			m.turnEdgeP99 = append(m.turnEdgeP99, t.inEdge.quantile(0.99))
 			for up, n := range t.inEdge {
 				m.inEdge[up] += n
 			}
 		}
+	}
+	for _, t := range turns {
 		m.latencies = append(m.latencies, t.latencies...)
 		m.turnP99 = append(m.turnP99, t.latency.P99)
 		m.errors.merge(t.errors)
@@ -92,9 +92,6 @@ func merge(spec phaseSpec, turns []*phaseResult) *phaseResult {
 	if s := m.measured.Seconds(); s > 0 {
 		m.cpu.ClientCores /= s
 		m.cpu.MachineBusyCores /= s
-	}
-	if m.inEdge == nil {
-		m.turnEdgeP99 = nil
 	}
 	m.latency = summarize(m.latencies)
 	return m

@@ -153,21 +153,12 @@ func (x *chainComparison) inEdgeNote() string {
 	if x.InEdgeAddedP99MS == nil {
 		return ""
 	}
-	return fmt.Sprintf("; in the edge's handlers %s (%s against %s)%s", fmtAdded(*x.InEdgeAddedP99MS),
-		fmtMS(x.Chain.InEdgeMS.P99), fmtMS(x.Baseline.InEdgeMS.P99), x.inEdgeRoundsNote())
-}
-
-// inEdgeRoundsNote is the in-edge added p99 round by round, for the
-// verdict's text; empty without rounds.
-func (x *chainComparison) inEdgeRoundsNote() string {
-	if len(x.RoundsInEdgeAddedP99MS) == 0 {
-		return ""
+	note := fmt.Sprintf("; in the edge's handlers %s (%s against %s)", fmtAdded(*x.InEdgeAddedP99MS),
+		fmtMS(x.Chain.InEdgeMS.P99), fmtMS(x.Baseline.InEdgeMS.P99))
+	if len(x.RoundsInEdgeAddedP99MS) > 0 {
+		note += ", by round " + fmtRounds(x.RoundsInEdgeAddedP99MS)
 	}
-	parts := make([]string, len(x.RoundsInEdgeAddedP99MS))
-	for i, v := range x.RoundsInEdgeAddedP99MS {
-		parts[i] = fmtAdded(v)
-	}
-	return ", by round " + strings.Join(parts, " ")
+	return note
 }
 
 // check fails the comparison when its chain phase is missing, was
@@ -239,11 +230,16 @@ func (x *chainComparison) roundsNote() string {
 	if x.MedianRoundAddedP99MS == nil {
 		return ""
 	}
-	parts := make([]string, len(x.RoundsAddedP99MS))
-	for i, v := range x.RoundsAddedP99MS {
-		parts[i] = fmtAdded(v)
+	return fmt.Sprintf("; by round %s, median %s", fmtRounds(x.RoundsAddedP99MS), fmtAdded(*x.MedianRoundAddedP99MS))
+}
+
+// fmtRounds is one latency difference per round.
+func fmtRounds(v []float64) string {
+	parts := make([]string, len(v))
+	for i, d := range v {
+		parts[i] = fmtAdded(d)
 	}
-	return fmt.Sprintf("; by round %s, median %s", strings.Join(parts, " "), fmtAdded(*x.MedianRoundAddedP99MS))
+	return strings.Join(parts, " ")
 }
 
 // summary is the chain's one-line verdict.

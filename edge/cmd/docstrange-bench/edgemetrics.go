@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -75,20 +74,10 @@ func parseEdgeMetrics(r io.Reader) (map[string]edgeHistogram, error) {
 		if out[route] == nil {
 			out[route] = edgeHistogram{}
 		}
-		out[route][up] += metricValue(m)
+		// VictoriaMetrics declares no type for its vmrange buckets.
+		out[route][up] += m.GetUntyped().GetValue()
 	}
 	return out, nil
-}
-
-// metricValue is a sample's value whatever type its family declared.
-func metricValue(m *dto.Metric) float64 {
-	switch {
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	}
-	return m.GetUntyped().GetValue()
 }
 
 // since is what h counted after before was read.
