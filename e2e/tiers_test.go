@@ -266,14 +266,22 @@ func TestTiers(t *testing.T) {
 		// The requests made with those credentials are in the access log,
 		// named by tenant and tier.
 		var sawAcme bool
+		// Each request is logged once: the access log has its own sink, and
+		// the default log excludes it.
+		seen := map[string]bool{}
 		for _, line := range strings.Split(logs, "\n") {
 			var e struct {
 				Logger, Tenant, Tier, Route string
+				RequestID                   string `json:"request_id"`
 				Status                      int
 			}
 			if json.Unmarshal([]byte(line), &e) != nil || e.Logger != "http.log.access" {
 				continue
 			}
+			if e.RequestID == "" || seen[e.RequestID] {
+				t.Fatalf("an access log line without a request id, or logged twice: %s", line)
+			}
+			seen[e.RequestID] = true
 			if strings.Contains(line, `"headers"`) {
 				t.Fatalf("an access log line has headers: %s", line)
 			}

@@ -53,9 +53,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.metrics = app.(*docstrange.App).Metrics()
-	h.access = caddy.Log().Named("http.log.access")
+	// ctx.Logger, not caddy.Log(): only the former writes to the logs the
+	// config names, so a "log access { include http.log.access }" block
+	// gets these lines. Named under the "http" namespace, as Caddy's own
+	// access log is, so include and exclude lists match it.
+	h.access = ctx.Logger(httpNamespace{}).Named("log.access")
 	return nil
 }
+
+// httpNamespace names the "http" logger namespace for ctx.Logger, which
+// reads only a module's ID. Asking for the http app itself would load a
+// second one: this handler is provisioned while the first is.
+type httpNamespace struct{}
+
+func (httpNamespace) CaddyModule() caddy.ModuleInfo { return caddy.ModuleInfo{ID: "http"} }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
