@@ -16,6 +16,7 @@ require (
 	github.com/hashicorp/consul/api v1.34.5
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
+	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/hashicorp/nomad/api v0.0.0-20231030125810-e0497bff1437
 	github.com/klippa-app/go-pdfium v1.21.4
 	github.com/open-policy-agent/opa v1.22.3

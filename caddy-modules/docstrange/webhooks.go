@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/scheduler"
@@ -78,6 +79,11 @@ func (a *App) provisionWebhooks() error {
 		return err
 	}
 	a.webhookPost = f
+	// Bounded: tenants can be many (every OIDC tenant claim); a miss only
+	// costs the derivation.
+	if a.webhookSecrets, err = lru.New[string, string](4096); err != nil {
+		return err
+	}
 	a.webhooks = webhook.New(a.jobs, f, a.webhookKey, c.webhookConfig(), a.log.With("component", "webhooks"), a.metrics.set)
 	return nil
 }
@@ -93,7 +99,12 @@ func (a *App) webhookKey(tenant string) []byte {
 // WebhookSecret is the secret a tenant's webhooks are signed with when they
 // carry none (GET /api/v1/me shows it).
 func (a *App) WebhookSecret(tenant string) string {
-	return webhook.TenantSecret(a.auth.pepper, tenant)
+	if s, ok := a.webhookSecrets.Get(tenant); ok {
+		return s
+	}
+	s := webhook.TenantSecret(a.auth.pepper, tenant)
+	a.webhookSecrets.Add(tenant, s)
+	return s
 }
 
 // CheckWebhook refuses, at submission, a webhook URL the sender would never
