@@ -32,6 +32,9 @@
 #   BENCH_RESULTS  where the JSON results are kept after the data folder
 #                  is removed (bench-results.json in the current folder)
 #   KEEP_DATA=1    keep the data folder (edge log, results) for inspection
+#   SERVER_CPUS    CPUs (a taskset list, e.g. 0-2) the edge and Redis run on
+#   CLIENT_CPUS    CPUs the bench client runs on; with SERVER_CPUS, the load
+#                  generator no longer takes its CPU time from the edge
 # The exit status is the bench's: 0 PASS, 1 FAIL, 2 when it could not run.
 set -euo pipefail
 
@@ -71,6 +74,17 @@ if ! command -v python3 >/dev/null 2>&1; then
 	echo "bench: python3 is needed (free ports, the tier file, the API key)" >&2
 	exit 2
 fi
+
+# pin CPUS CMD... runs CMD on the CPUs CPUS lists (taskset), or anywhere
+# when CPUS is empty. It execs, so that a background pin's $! is CMD's pid.
+pin() {
+	local cpus=$1
+	shift
+	if [ -n "$cpus" ]; then
+		exec taskset -c "$cpus" "$@"
+	fi
+	exec "$@"
+}
 
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
@@ -131,7 +145,7 @@ trap 'exit 143' TERM
 REDIS_PORT=$(free_port)
 mkdir -p "$DATA_DIR/redis"
 echo "bench: starting $REDIS_BIN on 127.0.0.1:$REDIS_PORT"
-"$REDIS_BIN" --save "" --appendonly no --bind 127.0.0.1 --port "$REDIS_PORT" \
+pin "${SERVER_CPUS:-}" "$REDIS_BIN" --save "" --appendonly no --bind 127.0.0.1 --port "$REDIS_PORT" \
 	--dir "$DATA_DIR/redis" >"$DATA_DIR/redis.log" 2>&1 &
 REDIS_PID=$!
 deadline=$((SECONDS + 10))
@@ -176,7 +190,7 @@ DOCSTRANGE_DATA_DIR=$DATA_DIR \
 	DOCSTRANGE_REDIS_PREFIX="bench-$(random_hex 4):" \
 	DOCSTRANGE_KEY_PEPPER=$(random_hex 32) \
 	DOCSTRANGE_TIERS_FILE=$TIERS_FILE \
-	"$EDGE_BIN" run --config edge/Caddyfile --adapter caddyfile >"$DATA_DIR/edge.log" 2>&1 &
+	pin "${SERVER_CPUS:-}" "$EDGE_BIN" run --config edge/Caddyfile --adapter caddyfile >"$DATA_DIR/edge.log" 2>&1 &
 EDGE_PID=$!
 
 deadline=$((SECONDS + 60))
@@ -220,13 +234,13 @@ echo "bench: enterprise API key issued"
 RESULTS=$DATA_DIR/bench-results.json
 rc=0
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
-"$BENCH_BIN" -url "$URL" -file "$BENCH_FILE" \
+(pin "${CLIENT_CPUS:-}" "$BENCH_BIN" -url "$URL" -file "$BENCH_FILE" \
 	-clients "$CLIENTS" -chain-clients "$CHAIN_CLIENTS" \
 	-chain-rate-fraction "$CHAIN_RATE_FRACTION" -chain-rounds "$CHAIN_ROUNDS" \
 	-duration "$DURATION" -warmup "$WARMUP" \
 	-drain "$DRAIN" -p99-target "$P99_TARGET" \
 	-header "Authorization: Bearer $API_KEY" \
-	-json "$RESULTS" $BENCH_ARGS || rc=$?
+	-json "$RESULTS" $BENCH_ARGS) || rc=$?
 if [ -f "$RESULTS" ]; then
 	echo "bench: results written to $RESULTS"
 fi
