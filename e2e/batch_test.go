@@ -178,6 +178,12 @@ func TestBatches(t *testing.T) {
 		if e.Error.Details["index"] != float64(1) {
 			t.Errorf("details = %v; want index 1", e.Error.Details)
 		}
+		// A second JSON value after the batch is refused, not ignored.
+		e = wantError(t, s.batch(user.Key, "/api/v1/batches", []byte(`{"sources":[{"url":"`+origin.URL+`/hello.pdf"}]} {"sources":[]}`), "application/json"),
+			http.StatusBadRequest, api.CodeInvalidRequest)
+		if e.Error.Details["field"] != "body" {
+			t.Errorf("details = %v; want field body", e.Error.Details)
+		}
 		if s.usedQuota(user.Key) != before || list() != jobsBefore {
 			t.Errorf("a refused batch counted %d documents and left %d jobs", s.usedQuota(user.Key)-before, list()-jobsBefore)
 		}

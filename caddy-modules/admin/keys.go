@@ -40,6 +40,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "the body must be a JSON object {tenant, tier, name?}: %v", err).With("field", field))
 		return
 	}
+	if dec.More() {
+		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "the body holds more than one JSON value").With("field", "body"))
+		return
+	}
 	if req.Tier != "" && !h.app.Policy().HasTier(req.Tier) {
 		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "tier %q is not in the policy data; known tiers: %s", req.Tier, strings.Join(h.app.Policy().Tiers(), ", ")).
 			With("field", "tier"))

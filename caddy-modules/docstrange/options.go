@@ -24,6 +24,9 @@ func ParseOptions(fields map[string]string) (scheduler.Options, *api.Error) {
 		if err := dec.Decode(&o); err != nil {
 			return o, optionsJSONError(err)
 		}
+		if dec.More() {
+			return o, Invalid("options", "the options hold more than one JSON value")
+		}
 	} else {
 		o.OutputFormats = splitList(fields["output_formats"])
 		o.Pages = strings.TrimSpace(fields["pages"])

@@ -120,6 +120,9 @@ func (h *Handler) readBatchSources(w http.ResponseWriter, r *http.Request, limit
 		}
 		return nil, opts, invalid("body", "the body is not a JSON batch {\"sources\":[…],\"options\":{…}}: %v", err)
 	}
+	if dec.More() {
+		return nil, opts, invalid("body", "the body holds more than one JSON value")
+	}
 	switch {
 	case len(req.Sources) == 0:
 		return nil, opts, invalid("sources", "a batch needs at least one source")

@@ -31,6 +31,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "unknown json option", fields: map[string]string{"options": `{"colour":"red"}`}, field: "colour"},
 		{name: "wrong json type", fields: map[string]string{"options": `{"pages":3}`}, field: "pages"},
 		{name: "not json", fields: map[string]string{"options": `pages=3`}, field: "options"},
+		{name: "two json values", fields: map[string]string{"options": `{"ocr":"off"} {"ocr":"force"}`}, field: "options"},
 		{name: "bad device", fields: map[string]string{"device": "tpu"}, field: "device"},
 	}
 	for _, tt := range tests {
