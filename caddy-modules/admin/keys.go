@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -30,18 +29,12 @@ type issuedKey struct {
 // createKey issues an API key for a tenant at a tier the policy knows.
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) {
 	var req keyRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxKeyBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := api.DecodeJSON(http.MaxBytesReader(w, r.Body, maxKeyBody), &req); err != nil {
 		field := "body"
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			field = strings.Trim(f, `"`)
+		if uf := (*api.UnknownFieldError)(nil); errors.As(err, &uf) {
+			field = uf.Field
 		}
-		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "the body must be a JSON object {tenant, tier, name?}: %v", err).With("field", field))
-		return
-	}
-	if dec.More() {
-		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "the body holds more than one JSON value").With("field", "body"))
+		api.WriteError(w, api.Errorf(http.StatusBadRequest, api.CodeInvalidRequest, "the body must be one JSON object {tenant, tier, name?}: %v", err).With("field", field))
 		return
 	}
 	if req.Tier != "" && !h.app.Policy().HasTier(req.Tier) {

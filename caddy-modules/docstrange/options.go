@@ -19,13 +19,8 @@ func ParseOptions(fields map[string]string) (scheduler.Options, *api.Error) {
 				return o, Invalid(name, "give options either as the JSON field \"options\" or as separate fields, not both")
 			}
 		}
-		dec := json.NewDecoder(strings.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
+		if err := api.DecodeJSON(strings.NewReader(raw), &o); err != nil {
 			return o, optionsJSONError(err)
-		}
-		if dec.More() {
-			return o, Invalid("options", "the options hold more than one JSON value")
 		}
 	} else {
 		o.OutputFormats = splitList(fields["output_formats"])
@@ -45,16 +40,14 @@ func ParseOptions(fields map[string]string) (scheduler.Options, *api.Error) {
 }
 
 func optionsJSONError(err error) *api.Error {
-	msg := err.Error()
-	if field, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		field = strings.Trim(field, `"`)
-		return Invalid(field, "unknown option %q", field)
+	if uf := (*api.UnknownFieldError)(nil); errors.As(err, &uf) {
+		return Invalid(uf.Field, "unknown option %q", uf.Field)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		return Invalid(te.Field, "option %q must be a %s", te.Field, te.Type.String())
 	}
-	return Invalid("options", "the options field is not a JSON object: %v", err)
+	return Invalid("options", "the options field is not one JSON object: %v", err)
 }
 
 func splitList(s string) []string {

@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/rs/xid"
@@ -111,17 +110,11 @@ func (h *Handler) readBatchSources(w http.ResponseWriter, r *http.Request, limit
 		return nil, opts, invalid("body", "the JSON body is larger than %d bytes or could not be read", maxBatchBody)
 	}
 	var req batchRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			f = strings.Trim(f, `"`)
-			return nil, opts, invalid(f, "unknown field %q; a JSON batch is {\"sources\":[{\"url\":…}|{\"upload_id\":…}],\"options\":{…}}", f)
+	if err := api.DecodeJSON(bytes.NewReader(body), &req); err != nil {
+		if uf := (*api.UnknownFieldError)(nil); errors.As(err, &uf) {
+			return nil, opts, invalid(uf.Field, "unknown field %q; a JSON batch is {\"sources\":[{\"url\":…}|{\"upload_id\":…}],\"options\":{…}}", uf.Field)
 		}
-		return nil, opts, invalid("body", "the body is not a JSON batch {\"sources\":[…],\"options\":{…}}: %v", err)
-	}
-	if dec.More() {
-		return nil, opts, invalid("body", "the body holds more than one JSON value")
+		return nil, opts, invalid("body", "the body is not one JSON batch {\"sources\":[…],\"options\":{…}}: %v", err)
 	}
 	switch {
 	case len(req.Sources) == 0:

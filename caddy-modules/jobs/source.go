@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strings"
 
 	"github.com/docstrange/mesh/api"
 	"github.com/docstrange/mesh/auth/tiers"
@@ -39,17 +38,11 @@ func (h *Handler) readSource(w http.ResponseWriter, r *http.Request, jobID strin
 		return nil, invalid("body", "the JSON body is larger than %d bytes or could not be read", maxSourceBody)
 	}
 	var req sourceRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			f = strings.Trim(f, `"`)
-			return nil, invalid(f, "unknown field %q; a JSON submission is {\"source\":{\"upload_id\":…},\"options\":{…}}", f)
+	if err := api.DecodeJSON(bytes.NewReader(body), &req); err != nil {
+		if uf := (*api.UnknownFieldError)(nil); errors.As(err, &uf) {
+			return nil, invalid(uf.Field, "unknown field %q; a JSON submission is {\"source\":{\"upload_id\":…},\"options\":{…}}", uf.Field)
 		}
-		return nil, invalid("body", "the body is not a JSON submission {\"source\":{…},\"options\":{…}}: %v", err)
-	}
-	if dec.More() {
-		return nil, invalid("body", "the body holds more than one JSON value")
+		return nil, invalid("body", "the body is not one JSON submission {\"source\":{…},\"options\":{…}}: %v", err)
 	}
 	fields := map[string]string{}
 	if len(req.Options) > 0 && string(req.Options) != "null" {
