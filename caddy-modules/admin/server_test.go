@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -49,20 +48,14 @@ func TestAdminAPI(t *testing.T) {
 
 	do := func(t *testing.T, method, path, auth string, body string) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		headers := map[string]string{}
 		if auth != "" {
-			req.Header.Set("Authorization", auth)
+			headers["Authorization"] = auth
 		}
 		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
+			headers["Content-Type"] = "application/json"
 		}
-		resp, err := tester.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return caddyharness.Do(t, tester.Client, method, base+path, headers, []byte(body))
 	}
 	wantError := func(t *testing.T, resp *http.Response, b []byte, status int, code string) *api.Error {
 		t.Helper()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -70,17 +69,7 @@ func TestChain(t *testing.T) {
 
 	do := func(t *testing.T, method, path string, headers map[string]string, body []byte) (*http.Response, []byte) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := tester.Client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, b
+		return caddyharness.Do(t, tester.Client, method, base+path, headers, body)
 	}
 	errCode := func(t *testing.T, b []byte) string {
 		t.Helper()

@@ -6,7 +6,10 @@
 package caddyharness
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -44,4 +47,28 @@ func Start(t *testing.T, globals, site string) (*caddytest.Tester, string) {
 	}
 	`, admin, http, https, globals, http, site), "caddyfile")
 	return tester, fmt.Sprintf("http://localhost:%d", http)
+}
+
+// Do sends one request with the headers and body through client and
+// returns the answer with its body read; a failed round trip fails the
+// test.
+func Do(t *testing.T, client *http.Client, method, url string, headers map[string]string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading the answer to %s %s: %v", method, url, err)
+	}
+	return resp, b
 }
