@@ -111,6 +111,10 @@ func (h *Handler) logAccess(r *http.Request, route string, status, size int, too
 		v, _ := caddyhttp.GetVar(ctx, name).(string)
 		return v
 	}
+	var tenant, tier string
+	if id := docstrange.IdentityFrom(ctx); id != nil {
+		tenant, tier = id.Tenant, id.Tier
+	}
 	ce.Write(
 		zap.String("request_id", str(docstrange.VarRequestID)),
 		zap.String("method", r.Method),
@@ -120,8 +124,8 @@ func (h *Handler) logAccess(r *http.Request, route string, status, size int, too
 		zap.Int("size", size),
 		zap.Duration("duration", took),
 		zap.String("client_ip", str(caddyhttp.ClientIPVarKey)),
-		zap.String("tenant", str(docstrange.VarTenant)),
-		zap.String("tier", str(docstrange.VarTier)),
+		zap.String("tenant", tenant),
+		zap.String("tier", tier),
 		zap.String("proto", r.Proto),
 		zap.String("host", r.Host),
 		zap.String("user_agent", r.UserAgent()),

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/docstrange/mesh/auth"
 	"github.com/docstrange/mesh/caddy-modules/docstrange"
 )
 
@@ -25,8 +26,7 @@ func TestAccessLog(t *testing.T) {
 	r.Header.Set("User-Agent", "tus-js-client")
 	vars := map[string]any{
 		docstrange.VarRequestID:  "req_1",
-		docstrange.VarTenant:     "acme",
-		docstrange.VarTier:       "api_key",
+		docstrange.VarIdentity:   &auth.Identity{Kind: auth.KindAPIKey, Tenant: "acme", Tier: "api_key", KeyID: "key_1"},
 		caddyhttp.ClientIPVarKey: "203.0.113.9",
 	}
 	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, vars))

@@ -18,8 +18,8 @@ import (
 // module sets one, a caller is the anonymous tenant of its client IP, which
 // Caddy derives honouring trusted_proxies.
 func tenant(r *http.Request) string {
-	if t, ok := caddyhttp.GetVar(r.Context(), docstrange.VarTenant).(string); ok && t != "" {
-		return t
+	if id := docstrange.IdentityOf(r); id != nil && id.Tenant != "" {
+		return id.Tenant
 	}
 	ip, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
 	if ip == "" {
