@@ -30,12 +30,12 @@ type chainIdentity struct {
 // throughput; its latencies are mostly queueing behind the other clients,
 // so they are reported but judge nothing.
 //
-// Fixed rate (open loop, FixedRate): both routes are offered the same
-// requests per second, RateFraction of the saturated baseline's throughput
-// (or -chain-rate), from the same clients. This is where a latency budget
-// per request means something, and the verdict is about it. Added latency
-// is a difference, not a ratio, because the target is an absolute budget
-// per request.
+// Fixed rate (open loop): both routes are offered the same requests per
+// second, RateFraction of the saturated baseline's throughput (or
+// -chain-rate), from the same clients. This is where a latency budget per
+// request means something. Taken in turns (FixedRate) it is reported;
+// paired (Paired, paired.go), it is judged. Added latency is a difference,
+// not a ratio, because the target is an absolute budget per request.
 type chainReport struct {
 	Clients  int            `json:"clients"`
 	Identity *chainIdentity `json:"identity,omitempty"`
@@ -52,8 +52,12 @@ type chainReport struct {
 	// fixed-rate phases offer; 0 when -chain-rate set the rate.
 	RateFraction float64 `json:"rate_fraction,omitempty"`
 	// OfferedRPS is the requests per second both fixed-rate phases offer.
-	OfferedRPS float64          `json:"offered_requests_per_s"`
-	FixedRate  *chainComparison `json:"fixed_rate,omitempty"`
+	OfferedRPS float64 `json:"offered_requests_per_s"`
+	// FixedRate is the two routes taking turns at OfferedRPS: reported.
+	FixedRate *chainComparison `json:"fixed_rate,omitempty"`
+	// Paired is the two routes at once, each at half of OfferedRPS from
+	// half of the clients (paired.go): the latency verdict's.
+	Paired *chainComparison `json:"paired,omitempty"`
 	// P99AddedTargetMS judges the fixed-rate phases; MinThroughputRatio,
 	// when above zero, the saturated ones.
 	P99AddedTargetMS   float64  `json:"p99_added_target_ms"`
@@ -129,22 +133,53 @@ func (c *chainReport) finish(cfg *config) {
 		}
 	}
 
-	f := c.FixedRate
-	if f == nil {
+	if c.FixedRate == nil && c.Paired == nil {
 		fail("the fixed-rate phases did not run")
 		return
 	}
-	at := fmt.Sprintf("at %.0f req/s: ", c.OfferedRPS)
-	if !f.check(at, fail) {
-		return
+	// Both are checked for errors; the paired phases judge the latency,
+	// or the turns when the paired phases did not run.
+	judged := c.judged()
+	for _, x := range []*chainComparison{c.FixedRate, c.Paired} {
+		if x == nil {
+			continue
+		}
+		at := fmt.Sprintf("at %.0f req/s%s: ", c.OfferedRPS, c.label(x))
+		if !x.check(at, fail) {
+			continue
+		}
+		x.compare()
+		if x != judged {
+			continue
+		}
+		// End to end judges: it is what a client sees. The edge's own
+		// timing, beside it, tells the handlers' share from the waits
+		// around them.
+		if added := x.Chain.lat.P99 - x.Baseline.lat.P99; added > cfg.chainP99Added {
+			fail("%sadds %s at p99 (%s against %s) > %s%s%s", at, fmtAdded(ms(added)),
+				fmtMS(x.Chain.LatencyMS.P99), fmtMS(x.Baseline.LatencyMS.P99), cfg.chainP99Added, x.roundsNote(), x.inEdgeNote())
+		}
 	}
-	f.compare()
-	// End to end judges: it is what a client sees. The edge's own timing,
-	// beside it, tells the handlers' share from the waits around them.
-	if added := f.Chain.lat.P99 - f.Baseline.lat.P99; added > cfg.chainP99Added {
-		fail("%sadds %s at p99 (%s against %s) > %s%s%s", at, fmtAdded(ms(added)),
-			fmtMS(f.Chain.LatencyMS.P99), fmtMS(f.Baseline.LatencyMS.P99), cfg.chainP99Added, f.roundsNote(), f.inEdgeNote())
+}
+
+// judged is the fixed-rate comparison the latency verdict is about: the
+// paired one, or the turns when it did not run.
+func (c *chainReport) judged() *chainComparison {
+	if c.Paired != nil {
+		return c.Paired
 	}
+	return c.FixedRate
+}
+
+// label names a fixed-rate comparison in the verdict's text.
+func (c *chainReport) label(x *chainComparison) string {
+	switch {
+	case x == c.Paired:
+		return " paired"
+	case c.Paired != nil:
+		return " in turns"
+	}
+	return ""
 }
 
 // inEdgeNote is the added p99 as the edge timed it, for the verdict's
@@ -247,9 +282,13 @@ func (c *chainReport) summary() string {
 	if !c.Pass {
 		return fmt.Sprintf("chain: FAIL (%s)", strings.Join(c.Reasons, "; "))
 	}
-	f := c.FixedRate
-	return fmt.Sprintf("chain: PASS (at %.0f req/s adds %s at p99 <= %s%s%s, no errors; saturated: adds %s at p99, keeps %.2fx of the baseline's throughput)",
-		c.OfferedRPS, fmtAdded(f.AddedMS.P99), fmtMS(c.P99AddedTargetMS), f.roundsNote(), f.inEdgeNote(), fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
+	f := c.judged()
+	turns := ""
+	if t := c.FixedRate; t != f && t != nil && t.AddedMS != nil {
+		turns = fmt.Sprintf("; in turns: adds %s at p99%s", fmtAdded(t.AddedMS.P99), t.roundsNote())
+	}
+	return fmt.Sprintf("chain: PASS (at %.0f req/s%s adds %s at p99 <= %s%s%s, no errors%s; saturated: adds %s at p99, keeps %.2fx of the baseline's throughput)",
+		c.OfferedRPS, c.label(f), fmtAdded(f.AddedMS.P99), fmtMS(c.P99AddedTargetMS), f.roundsNote(), f.inEdgeNote(), turns, fmtAdded(c.AddedMS.P99), *c.ThroughputRatio)
 }
 
 // fmtAdded is a signed latency difference.
@@ -271,9 +310,11 @@ func (r *report) phases() []*phaseReport {
 	if c := r.Chain; c != nil {
 		add(c.Baseline)
 		add(c.Chain)
-		if f := c.FixedRate; f != nil {
-			add(f.Baseline)
-			add(f.Chain)
+		for _, f := range []*chainComparison{c.FixedRate, c.Paired} {
+			if f != nil {
+				add(f.Baseline)
+				add(f.Chain)
+			}
 		}
 	}
 	add(r.Baseline)

@@ -344,3 +344,75 @@ func TestRoundsAdded(t *testing.T) {
 		t.Errorf("median of an even count = %v, want 2.5", got)
 	}
 }
+
+// TestChainFinishPaired: with paired phases, they judge the fixed-rate
+// p99 and the turns are reported beside it; errors in either still fail.
+func TestChainFinishPaired(t *testing.T) {
+	ms1 := time.Millisecond
+	paired := func(chainP99 time.Duration) *chainComparison {
+		return &chainComparison{
+			Baseline: measured("paired-baseline@50/s", 100, ms1, 3*ms1),
+			Chain:    measured("paired-chain@50/s", 100, ms1, chainP99),
+		}
+	}
+	tests := []struct {
+		name          string
+		turns, paired *chainComparison
+		wantPass      bool
+		wantReasonHas []string
+		wantSummary   string
+	}{
+		{
+			name:        "paired within budget passes though the turns are over it",
+			turns:       fixedPair(100, ms1, 3*ms1, ms1, 9*ms1),
+			paired:      paired(3*ms1 + 600*time.Microsecond),
+			wantPass:    true,
+			wantSummary: "chain: PASS (at 100 req/s paired adds +0.60ms at p99 <= 1.00ms, no errors; in turns: adds +6.00ms at p99",
+		},
+		{
+			name:          "paired over budget fails though the turns are within it",
+			turns:         fixedPair(100, ms1, 3*ms1, ms1, 3*ms1),
+			paired:        paired(5 * ms1),
+			wantReasonHas: []string{"at 100 req/s paired: adds +2.00ms at p99 (5.00ms against 3.00ms) > 1ms"},
+		},
+		{
+			name:          "an error in the turns fails even when paired passes",
+			turns:         withErrorsIn(fixedPair(100, ms1, 3*ms1, ms1, 3*ms1)),
+			paired:        paired(3 * ms1),
+			wantReasonHas: []string{"at 100 req/s in turns: 2 of 102 requests failed"},
+		},
+		{
+			name:          "paired alone judges",
+			paired:        paired(6 * ms1),
+			wantReasonHas: []string{"at 100 req/s paired: adds +3.00ms at p99"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &chainReport{Clients: 100, Baseline: measured("baseline", 100, 2*ms1, 10*ms1), Chain: measured("chain", 80, 2*ms1, 10*ms1),
+				OfferedRPS: 100, FixedRate: tt.turns, Paired: tt.paired}
+			c.finish(&config{chainP99Added: ms1})
+			if c.Pass != tt.wantPass {
+				t.Fatalf("pass = %v, want %v; reasons %v", c.Pass, tt.wantPass, c.Reasons)
+			}
+			reasons := strings.Join(c.Reasons, "; ")
+			for _, want := range tt.wantReasonHas {
+				if !strings.Contains(reasons, want) {
+					t.Errorf("reasons %q lack %q", reasons, want)
+				}
+			}
+			if tt.wantSummary != "" && !strings.HasPrefix(c.summary(), tt.wantSummary) {
+				t.Errorf("summary %q, want it to start %q", c.summary(), tt.wantSummary)
+			}
+			if c.Paired.AddedMS == nil || (tt.turns != nil && c.FixedRate.AddedMS == nil) {
+				t.Errorf("added: paired %+v, turns %+v", c.Paired.AddedMS, c.FixedRate)
+			}
+		})
+	}
+}
+
+// withErrorsIn gives f's chain phase two 503s.
+func withErrorsIn(f *chainComparison) *chainComparison {
+	withErrors(f.Chain, "HTTP 503 DEPENDENCY_UNAVAILABLE", "request limits cannot be checked right now", 2)
+	return f
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -105,28 +106,42 @@ type clientResult struct {
 // runPhase runs spec to completion, until parent is done or until a
 // request fails in a way spec.fatal names.
 func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
-	res := &phaseResult{spec: spec, errors: errorCounts{}, warmupErrors: errorCounts{}}
+	return runRoutes(parent, []phaseSpec{spec})[0]
+}
+
+// runRoutes runs specs as one load and returns each one's result. One
+// spec runs as runPhase describes. Several must be open loops with the
+// same warmup and duration (paired.go): one schedule offers their rates
+// added up, the n-th request due is specs[n%len(specs)]'s, and the first
+// free of all their clients sends it, so that they share the clients, the
+// connections and every wait. A fatal answer stops them all.
+func runRoutes(parent context.Context, specs []phaseSpec) []*phaseResult {
+	spec := specs[0]
+	out := make([]*phaseResult, len(specs))
+	for i, s := range specs {
+		out[i] = &phaseResult{spec: s, errors: errorCounts{}, warmupErrors: errorCounts{}}
+	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	var abortOnce sync.Once
-	fatal := func(o outcome) bool {
-		if spec.fatal == nil || !spec.fatal(o) {
+	fatal := func(route int, o outcome) bool {
+		if f := specs[route].fatal; f == nil || !f(o) {
 			return false
 		}
 		abortOnce.Do(func() {
-			res.aborted = &o
+			out[route].aborted = &o
 			cancel()
 		})
 		return true
 	}
-	res.started = time.Now()
-	res.measureStart = res.started.Add(spec.warmup)
-	stop := res.measureStart.Add(spec.duration)
+	started := time.Now()
+	measureStart := started.Add(spec.warmup)
+	stop := measureStart.Add(spec.duration)
 
 	// The CPU reading starts when the measured window does.
 	cpuStart := make(chan cpuSample, 1)
 	go func() {
-		t := time.NewTimer(time.Until(res.measureStart))
+		t := time.NewTimer(time.Until(measureStart))
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -135,36 +150,68 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 		cpuStart <- sampleCPU()
 	}()
 
-	results := make([]clientResult, spec.clients)
+	// results[c][route] is client c's share of route's requests.
+	rate, clients := 0.0, 0
+	for _, s := range specs {
+		rate += s.rate
+		clients += s.clients
+	}
+	results := make([][]clientResult, clients)
 	var wg sync.WaitGroup
-	if spec.rate > 0 {
-		due := make(chan time.Time, spec.clients)
-		wg.Go(func() { schedule(ctx, due, res.started, stop, spec.rate) })
-		for i := range results {
+	if rate > 0 {
+		due := make(chan time.Time, clients)
+		first := started
+		wg.Go(func() { schedule(ctx, due, first, stop, rate) })
+		interval := float64(time.Second) / rate
+		do := make([]func(context.Context) outcome, len(specs))
+		for i, s := range specs {
+			do[i] = s.do
+		}
+		for c := range results {
+			results[c] = make([]clientResult, len(specs))
 			wg.Go(func() {
-				runOpenClient(ctx, spec.do, fatal, res.measureStart, due, &results[i])
+				// The schedule's n-th request is due at first+n*interval.
+				route := func(at time.Time) int {
+					return int(math.Round(float64(at.Sub(first))/interval)) % len(specs)
+				}
+				runOpenClient(ctx, do, route, fatal, measureStart, due, results[c])
 			})
 		}
 	} else {
-		for i := range results {
+		if len(specs) > 1 {
+			panic("runRoutes: a closed loop runs one spec")
+		}
+		for c := range results {
+			results[c] = make([]clientResult, 1)
 			wg.Go(func() {
-				runClient(ctx, spec.do, fatal, res.measureStart, stop, &results[i])
+				runClient(ctx, spec.do, func(o outcome) bool { return fatal(0, o) }, measureStart, stop, &results[c][0])
 			})
 		}
 	}
 	wg.Wait()
 	end := sampleCPU()
-	res.cpu = end.since(<-cpuStart)
-	res.interrupted = parent.Err() != nil
+	cpu := end.since(<-cpuStart)
+	cut := parent.Err() != nil || slices.ContainsFunc(out, func(r *phaseResult) bool { return r.aborted != nil })
+	for route, res := range out {
+		res.started, res.measureStart = started, measureStart
+		res.cpu = cpu
+		res.interrupted = parent.Err() != nil
+		res.collect(results, route, stop, end.at, cut)
+	}
+	return out
+}
 
+// collect merges every client's share of route's requests into res. cut
+// says the load stopped before stop.
+func (res *phaseResult) collect(results [][]clientResult, route int, stop, end time.Time, cut bool) {
 	n := 0
-	for i := range results {
-		n += len(results[i].latencies)
+	for c := range results {
+		n += len(results[c][route].latencies)
 	}
 	res.latencies = make([]time.Duration, 0, n)
 	res.measureEnd = res.measureStart
-	for i := range results {
-		r := &results[i]
+	for c := range results {
+		r := &results[c][route]
 		res.latencies = append(res.latencies, r.latencies...)
 		res.errors.merge(r.errors)
 		res.warmupOK += r.warmupOK
@@ -174,12 +221,12 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 			res.measureEnd = r.lastEnd
 		}
 	}
-	if res.interrupted || res.aborted != nil || res.measureEnd.Before(stop) {
+	if cut || res.measureEnd.Before(stop) {
 		// Nothing answered after the deadline (or the phase was cut short):
 		// the window is as long as the load really ran.
 		limit := stop
-		if end.at.Before(limit) {
-			limit = end.at
+		if end.Before(limit) {
+			limit = end
 		}
 		if limit.After(res.measureEnd) {
 			res.measureEnd = limit
@@ -190,7 +237,6 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 	// queue runs them.
 	slices.SortStableFunc(res.jobs, func(a, b acceptedJob) int { return a.accepted.Compare(b.accepted) })
 	res.latency = summarize(res.latencies)
-	return res
 }
 
 func runClient(ctx context.Context, do func(context.Context) outcome, fatal func(outcome) bool, measureStart, stop time.Time, r *clientResult) {

@@ -60,15 +60,19 @@ func schedule(ctx context.Context, due chan<- time.Time, start, stop time.Time, 
 }
 
 // runOpenClient sends the requests it takes from due until due is closed
-// or ctx ends.
-func runOpenClient(ctx context.Context, do func(context.Context) outcome, fatal func(outcome) bool, measureStart time.Time, due <-chan time.Time, r *clientResult) {
-	r.init()
+// or ctx ends: the one due at t to do[route(t)], its result recorded in
+// r[route(t)].
+func runOpenClient(ctx context.Context, do []func(context.Context) outcome, route func(time.Time) int, fatal func(int, outcome) bool, measureStart time.Time, due <-chan time.Time, r []clientResult) {
+	for i := range r {
+		r[i].init()
+	}
 	for at := range due {
 		if ctx.Err() != nil {
 			return
 		}
-		o := do(ctx)
-		if !r.record(ctx, o, at, time.Now(), measureStart) || (!o.ok && fatal(o)) {
+		i := route(at)
+		o := do[i](ctx)
+		if !r[i].record(ctx, o, at, time.Now(), measureStart) || (!o.ok && fatal(i, o)) {
 			return
 		}
 	}

@@ -290,13 +290,16 @@ func (r *report) finish(cfg *config, interrupted bool) {
 		if c.Baseline != nil && c.Baseline != b && c.Baseline.Errors > 0 {
 			warn("%d %s errors: the chain is compared with a degraded baseline", c.Baseline.Errors, c.Baseline.Name)
 		}
-		if f := c.FixedRate; f != nil && f.Baseline != nil && f.Baseline.Errors > 0 {
-			warn("%d %s errors: the chain is compared with a degraded baseline", f.Baseline.Errors, f.Baseline.Name)
-		}
-		if f := c.FixedRate; f != nil {
+		for _, f := range []*chainComparison{c.FixedRate, c.Paired} {
+			if f == nil {
+				continue
+			}
+			if f.Baseline != nil && f.Baseline.Errors > 0 {
+				warn("%d %s errors: the chain is compared with a degraded baseline", f.Baseline.Errors, f.Baseline.Name)
+			}
 			for _, p := range []*phaseReport{f.Baseline, f.Chain} {
-				if p != nil && p.Count > 0 && p.RPS < 0.9*c.OfferedRPS {
-					warn("%s answered %.0f of the %.0f req/s offered: it did not keep up, and its latency includes the queue", p.Name, p.RPS, c.OfferedRPS)
+				if p != nil && p.Count > 0 && p.RPS < 0.9*p.OfferedRPS {
+					warn("%s answered %.0f of the %.0f req/s offered: it did not keep up, and its latency includes the queue", p.Name, p.RPS, p.OfferedRPS)
 				}
 			}
 		}

@@ -69,8 +69,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, rep.header())
 
 	// The chain and its baseline take turns at the same concurrency, first
-	// saturated, then at a fixed rate; when -chain-clients is also
-	// -clients, the submit phase shares the saturated baseline.
+	// saturated, then at a fixed rate, and then run paired at that rate
+	// (paired.go); when -chain-clients is also -clients, the submit phase
+	// shares the saturated baseline.
 	var aborted *phaseResult
 	if rep.Chain != nil {
 		baseSpec, chainSpec := chainPhaseSpecs(cfg, c)
@@ -89,6 +90,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			base, chain := runAlternating(ctx, log, baseSpec, chainSpec, cfg.chainRounds, keyRate, rate)
 			rep.Chain.FixedRate = &chainComparison{Baseline: newPhaseReport(base), Chain: newPhaseReport(chain)}
 			if chain != nil && chain.aborted != nil {
+				aborted = chain
+			}
+		}
+		if ctx.Err() == nil && aborted == nil && rate > 0 {
+			baseSpec, chainSpec := pairedPhaseSpecs(cfg, c, rate)
+			base, chain := runPaired(ctx, log, baseSpec, chainSpec, keyRate, rate)
+			rep.Chain.Paired = &chainComparison{Baseline: newPhaseReport(base), Chain: newPhaseReport(chain)}
+			if chain.aborted != nil {
 				aborted = chain
 			}
 		}
@@ -141,24 +150,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runLogged runs spec after a progress line; extra are more attributes
 // for it.
 func runLogged(ctx context.Context, log *slog.Logger, spec phaseSpec, extra ...any) *phaseResult {
-	attrs := append([]any{keyPhase, spec.name, keyEndpoint, spec.endpoint,
-		keyClients, spec.clients, keyDuration, spec.duration, keyWarmup, spec.warmup}, extra...)
-	log.Info("phase starting", attrs...)
-	if spec.scrape == nil {
-		return runPhase(ctx, spec)
+	return runLoggedRoutes(ctx, log, []phaseSpec{spec}, extra...)[0]
+}
+
+// runLoggedRoutes runs specs together (runRoutes) after a progress line
+// each, reading the edge's histograms before and after when the first
+// spec has a scrape.
+func runLoggedRoutes(ctx context.Context, log *slog.Logger, specs []phaseSpec, extra ...any) []*phaseResult {
+	for _, spec := range specs {
+		attrs := append([]any{keyPhase, spec.name, keyEndpoint, spec.endpoint,
+			keyClients, spec.clients, keyDuration, spec.duration, keyWarmup, spec.warmup}, extra...)
+		log.Info("phase starting", attrs...)
 	}
-	before, err := spec.scrape(ctx)
-	r := runPhase(ctx, spec)
+	scrape := specs[0].scrape
+	if scrape == nil {
+		return runRoutes(ctx, specs)
+	}
+	before, err := scrape(ctx)
+	rs := runRoutes(ctx, specs)
 	var after map[string]edgeHistogram
 	if err == nil {
-		after, err = spec.scrape(ctx)
+		after, err = scrape(ctx)
 	}
 	if err != nil {
-		log.Warn("the edge's own latency is not measured", keyPhase, spec.name, "error", err)
-		return r
+		log.Warn("the edge's own latency is not measured", keyPhase, specs[0].name, "error", err)
+		return rs
 	}
-	r.inEdge = after[spec.edgeRoute].since(before[spec.edgeRoute])
-	return r
+	for _, r := range rs {
+		r.inEdge = after[r.spec.edgeRoute].since(before[r.spec.edgeRoute])
+	}
+	return rs
 }
 
 // buildVersion is set by `make` through -ldflags -X, since builds here run

@@ -109,9 +109,9 @@ func TestRunAgainstStub(t *testing.T) {
 				t.Errorf("ratios missing: %+v", rep.Ratios)
 			}
 			checkChain(t, &rep, tt.chainClients, 4)
-			if fb := rep.Chain.FixedRate.Baseline; tt.chainClients == 4 {
-				if got, want := stub.pings.Load(), int64(b.Count+b.WarmupCount+fb.Count+fb.WarmupCount); got != want {
-					t.Errorf("the stub answered %d pings, the shared baseline and the fixed-rate one counted %d: did the baseline run twice?", got, want)
+			if fb, pb := rep.Chain.FixedRate.Baseline, rep.Chain.Paired.Baseline; tt.chainClients == 4 {
+				if got, want := stub.pings.Load(), int64(b.Count+b.WarmupCount+fb.Count+fb.WarmupCount+pb.Count+pb.WarmupCount); got != want {
+					t.Errorf("the stub answered %d pings, the shared baseline, the fixed-rate and the paired ones counted %d: did the baseline run twice?", got, want)
 				}
 			}
 
@@ -204,6 +204,23 @@ func checkChain(t *testing.T, rep *report, chainClients, clients int) {
 	}
 	if want := f.Chain.LatencyMS.P99 - f.Baseline.LatencyMS.P99; math.Abs(f.AddedMS.P99-want) > 1e-6 {
 		t.Errorf("fixed-rate added p99 %g, chain p99 minus baseline p99 is %g", f.AddedMS.P99, want)
+	}
+	// Paired: both routes at once, each at half the rate from half the
+	// clients, and the added p99 theirs.
+	p := c.Paired
+	if p == nil || p.Baseline == nil || p.Chain == nil || p.AddedMS == nil {
+		t.Fatalf("report lacks the paired comparison: %+v", p)
+	}
+	for _, ph := range []*phaseReport{p.Baseline, p.Chain} {
+		if ph.OfferedRPS != c.OfferedRPS/2 || ph.Clients != max(chainClients/2, 1) || ph.Count == 0 || ph.Errors != 0 {
+			t.Errorf("paired phase %s: offered %g, clients %d, count %d, errors %d", ph.Name, ph.OfferedRPS, ph.Clients, ph.Count, ph.Errors)
+		}
+	}
+	if p.Baseline.Endpoint != "GET /api/v1/ping" || p.Chain.Endpoint != "GET /api/v1/me" {
+		t.Errorf("paired endpoints %q, %q", p.Baseline.Endpoint, p.Chain.Endpoint)
+	}
+	if want := p.Chain.LatencyMS.P99 - p.Baseline.LatencyMS.P99; math.Abs(p.AddedMS.P99-want) > 1e-6 {
+		t.Errorf("paired added p99 %g, chain p99 minus baseline p99 is %g", p.AddedMS.P99, want)
 	}
 	if a := c.AddedMS; a != nil {
 		if want := c.Chain.LatencyMS.P99 - c.Baseline.LatencyMS.P99; math.Abs(a.P99-want) > 1e-6 {

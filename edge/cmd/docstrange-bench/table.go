@@ -50,7 +50,7 @@ func (r *report) table() string {
 			fmtCores(p.ClientCPUCores, r.Host.CPUs), fmtCores(p.MachineBusyCores, p.MachineCPUs))
 	}
 	if c := r.Chain; c != nil {
-		for _, x := range []*chainComparison{{Baseline: c.Baseline, Chain: c.Chain, AddedMS: c.AddedMS, ThroughputRatio: c.ThroughputRatio}, c.FixedRate} {
+		for _, x := range []*chainComparison{{Baseline: c.Baseline, Chain: c.Chain, AddedMS: c.AddedMS, ThroughputRatio: c.ThroughputRatio}, c.FixedRate, c.Paired} {
 			if x == nil || x.AddedMS == nil {
 				continue
 			}
@@ -58,7 +58,10 @@ func (r *report) table() string {
 			fmt.Fprintf(tw, "added\t%s-%s\t\t\t\t%s\t%s\t%s\t%s\t\t\t\t\n",
 				x.Chain.Name, x.Baseline.Name, fmtRatio(x.ThroughputRatio), fmtAdded(a.P50), fmtAdded(a.P95), fmtAdded(a.P99))
 		}
-		if f := c.FixedRate; f != nil && f.InEdgeAddedP99MS != nil {
+		for _, f := range []*chainComparison{c.FixedRate, c.Paired} {
+			if f == nil || f.InEdgeAddedP99MS == nil {
+				continue
+			}
 			for _, p := range []*phaseReport{f.Baseline, f.Chain} {
 				fmt.Fprintf(tw, "in edge\t%s\t\t%.0f\t\t\t%s\t\t%s\t\t\t\t\n", p.Name, p.InEdgeMS.Count, fmtMS(p.InEdgeMS.P50), fmtMS(p.InEdgeMS.P99))
 			}
@@ -75,6 +78,9 @@ func (r *report) table() string {
 	if r.Chain != nil {
 		b.WriteString("(latency over successful requests in the measured window; cpu in cores busy; @N/s: open loop\n")
 		b.WriteString(" offering N requests per second, latency from when each was due; the others closed loop;\n")
+		b.WriteString(" paired-: both routes as one load, their requests alternating from the same clients, each at\n")
+		b.WriteString(" half the rate, the client's cpu theirs together; the chain's fixed-rate p99 is judged\n")
+		b.WriteString(" paired, the turns are reported;\n")
 		b.WriteString(" added: the chain's latency minus its baseline's, and its throughput over the baseline's;\n")
 		b.WriteString(" in edge: as the edge timed its own handlers (its histogram's bucket bounds, at most ~12% high),\n")
 		b.WriteString(" without the waits outside them; reported, not judged)\n")
