@@ -160,9 +160,12 @@ func runRoutes(parent context.Context, specs []phaseSpec) []*phaseResult {
 	var wg sync.WaitGroup
 	if rate > 0 {
 		due := make(chan time.Time, clients)
-		first := started
-		wg.Go(func() { schedule(ctx, due, first, stop, rate) })
+		wg.Go(func() { schedule(ctx, due, started, stop, rate) })
+		// The schedule's n-th request is due at started+n*interval.
 		interval := float64(time.Second) / rate
+		route := func(at time.Time) int {
+			return int(math.Round(float64(at.Sub(started))/interval)) % len(specs)
+		}
 		do := make([]func(context.Context) outcome, len(specs))
 		for i, s := range specs {
 			do[i] = s.do
@@ -170,10 +173,6 @@ func runRoutes(parent context.Context, specs []phaseSpec) []*phaseResult {
 		for c := range results {
 			results[c] = make([]clientResult, len(specs))
 			wg.Go(func() {
-				// The schedule's n-th request is due at first+n*interval.
-				route := func(at time.Time) int {
-					return int(math.Round(float64(at.Sub(first))/interval)) % len(specs)
-				}
 				runOpenClient(ctx, do, route, fatal, measureStart, due, results[c])
 			})
 		}
