@@ -161,7 +161,8 @@ done
 # The shipped tiers with the enterprise request rate raised out of reach:
 # the bench measures the chain's allowed path, and a 429 means the setup is
 # wrong.
-TIERS_FILE=$DATA_DIR/tiers.json
+mkdir -p "$DATA_DIR/policy"
+TIERS_FILE=$DATA_DIR/policy/tiers.json
 python3 - policy/data/tiers.json "$TIERS_FILE" <<'PY'
 import json, sys
 with open(sys.argv[1]) as f:

@@ -3,6 +3,7 @@ package tiers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/docstrange/mesh/policy"
 )
@@ -182,15 +185,7 @@ func TestWatchAppliesEditsWithoutRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- e.Watch(ctx, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	startWatch(t, e)
 	// The watcher may start after the first write; keep writing until seen.
 	data["free"].(map[string]any)["max_file_size"] = 1234
 	deadline := time.Now().Add(5 * time.Second)
@@ -205,6 +200,113 @@ func TestWatchAppliesEditsWithoutRestart(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("edit not applied within 5s: %+v", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// startWatch runs e.Watch until the test ends, failing the test when it
+// returns an error.
+func startWatch(t *testing.T, e *Engine) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.Watch(ctx, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestWatchConcerns: the data file's own events reload it, and so do
+// names created, renamed or removed beside it (a symlink swap); writes to
+// other files in the folder do not.
+func TestWatchConcerns(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tiers.json")
+	tests := []struct {
+		name string
+		ev   fsnotify.Event
+		want bool
+	}{
+		{"the file written", fsnotify.Event{Name: file, Op: fsnotify.Write}, true},
+		{"the file renamed into place", fsnotify.Event{Name: file, Op: fsnotify.Create}, true},
+		{"the file's mode changed", fsnotify.Event{Name: file, Op: fsnotify.Chmod}, true},
+		{"the file removed", fsnotify.Event{Name: file, Op: fsnotify.Remove}, true},
+		{"the file named unclean", fsnotify.Event{Name: dir + "/./tiers.json", Op: fsnotify.Write}, true},
+		{"a log beside it written", fsnotify.Event{Name: filepath.Join(dir, "edge.log"), Op: fsnotify.Write}, false},
+		{"a log beside it chmodded", fsnotify.Event{Name: filepath.Join(dir, "edge.log"), Op: fsnotify.Chmod}, false},
+		{"a symlink swapped in", fsnotify.Event{Name: filepath.Join(dir, "..data"), Op: fsnotify.Create}, true},
+		{"an editor's temporary renamed away", fsnotify.Event{Name: filepath.Join(dir, "tiers.json.tmp"), Op: fsnotify.Rename}, true},
+		{"an old target removed", fsnotify.Event{Name: filepath.Join(dir, "..2026_12_02"), Op: fsnotify.Remove}, true},
+	}
+	for _, tt := range tests {
+		if got := concerns(tt.ev, file); got != tt.want {
+			t.Errorf("%s (%v): concerns = %v, want %v", tt.name, tt.ev, got, tt.want)
+		}
+	}
+}
+
+// TestWatchFollowsSymlinkSwap: a data file reached through a symlinked
+// folder, as a Kubernetes ConfigMap mounts it, is reloaded when the link
+// is swapped to a new folder, while a log written beside it keeps
+// changing.
+func TestWatchFollowsSymlinkSwap(t *testing.T) {
+	dir := t.TempDir()
+	data := embeddedData(t)
+	v1 := filepath.Join(dir, "..v1")
+	if err := os.Mkdir(v1, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeJSON(t, filepath.Join(v1, "tiers.json"), data)
+	if err := os.Symlink("..v1", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "tiers.json")
+	if err := os.Symlink(filepath.Join("..data", "tiers.json"), file); err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(t.Context(), Config{DataFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startWatch(t, e)
+	log, err := os.Create(filepath.Join(dir, "edge.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+
+	data["free"].(map[string]any)["max_file_size"] = 4321
+	v2 := filepath.Join(dir, "..v2")
+	if err := os.Mkdir(v2, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeJSON(t, filepath.Join(v2, "tiers.json"), data)
+	// The watcher may start after the swap; swap (back and forth between
+	// two links, as the kubelet does) until the edit is seen.
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		fmt.Fprintf(log, "line %d\n", i)
+		tmp := filepath.Join(dir, "..data_tmp")
+		os.Remove(tmp)
+		if err := os.Symlink("..v2", tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+		d, err := e.Decide(t.Context(), submit("free", Options{}, 5000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Reason == ReasonFileTooLarge && d.Limits.MaxFileSize == 4321 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("swap not applied within 5s: %+v", d)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -14,12 +14,13 @@ import (
 // within it after the first cause one reload.
 const settle = 100 * time.Millisecond
 
-// Watch reloads the data file whenever its folder changes, until ctx ends.
-// It watches the folder rather than the file so that atomic replacement by
+// Watch reloads the data file whenever it changes, until ctx ends. It
+// watches the folder rather than the file so that atomic replacement by
 // rename (editors, config management, Kubernetes' symlink swap) is seen;
-// any event triggers a reload, which is a no-op when the bytes are the same.
-// A refused file is logged and the previous data stays in force. With
-// embedded data there is nothing to watch and Watch returns at once.
+// the events that concern the file trigger a reload, which is a no-op when
+// the bytes are the same. A refused file is logged and the previous data
+// stays in force. With embedded data there is nothing to watch and Watch
+// returns at once.
 func (e *Engine) Watch(ctx context.Context, log *slog.Logger) error {
 	if e.cfg.DataFile == "" {
 		return nil
@@ -37,9 +38,12 @@ func (e *Engine) Watch(ctx context.Context, log *slog.Logger) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case _, ok := <-w.Events:
+		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
+			}
+			if !concerns(ev, e.cfg.DataFile) {
+				continue
 			}
 			// The first event arms the timer; later ones ride along, so a
 			// file rewritten constantly is still reloaded.
@@ -60,4 +64,18 @@ func (e *Engine) Watch(ctx context.Context, log *slog.Logger) error {
 			}
 		}
 	}
+}
+
+// concerns reports whether ev, in the data file's folder, may have changed
+// the file. Any event on the file itself does. So does a name created,
+// renamed or removed beside it, which may be the symlink the file resolves
+// through (Kubernetes swaps a ConfigMap's "..data" link). A write to
+// another file does not: a log file beside the data file (the bench keeps
+// its edge log there) is written on every request, and each write armed a
+// reload that read and compared the file again.
+func concerns(ev fsnotify.Event, file string) bool {
+	if filepath.Clean(ev.Name) == filepath.Clean(file) {
+		return true
+	}
+	return ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove)
 }
