@@ -186,20 +186,27 @@ func TestWatchAppliesEditsWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	startWatch(t, e)
-	// The watcher may start after the first write; keep writing until seen.
 	data["free"].(map[string]any)["max_file_size"] = 1234
+	untilFreeMax(t, e, 1234, func() { writeJSON(t, file, data) })
+}
+
+// untilFreeMax repeats change until the free tier's max_file_size reads
+// want, and fails the test when 5 s pass first: the watcher may start
+// after the first change, so one change may go unseen.
+func untilFreeMax(t *testing.T, e *Engine, want int64, change func()) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		writeJSON(t, file, data)
-		d, err := e.Decide(t.Context(), submit("free", Options{}, 2000))
+		change()
+		d, err := e.Decide(t.Context(), submit("free", Options{}, want+1))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Reason == ReasonFileTooLarge && d.Limits.MaxFileSize == 1234 {
-			break
+		if d.Reason == ReasonFileTooLarge && d.Limits.MaxFileSize == want {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("edit not applied within 5s: %+v", d)
+			t.Fatalf("the change was not applied within 5s: %+v", d)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -285,10 +292,11 @@ func TestWatchFollowsSymlinkSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeJSON(t, filepath.Join(v2, "tiers.json"), data)
-	// The watcher may start after the swap; swap (back and forth between
-	// two links, as the kubelet does) until the edit is seen.
-	deadline := time.Now().Add(5 * time.Second)
-	for i := 0; ; i++ {
+	// Each turn writes the log and swaps the link again, as the kubelet
+	// does on an update (a new link renamed over "..data").
+	i := 0
+	untilFreeMax(t, e, 4321, func() {
+		i++
 		fmt.Fprintf(log, "line %d\n", i)
 		tmp := filepath.Join(dir, "..data_tmp")
 		os.Remove(tmp)
@@ -298,18 +306,7 @@ func TestWatchFollowsSymlinkSwap(t *testing.T) {
 		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
 			t.Fatal(err)
 		}
-		d, err := e.Decide(t.Context(), submit("free", Options{}, 5000))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.Reason == ReasonFileTooLarge && d.Limits.MaxFileSize == 4321 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("swap not applied within 5s: %+v", d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
 }
 
 // BenchmarkDecide compares a cached decision with a full evaluation, per

@@ -70,9 +70,9 @@ func (e *Engine) Watch(ctx context.Context, log *slog.Logger) error {
 // the file. Any event on the file itself does. So does a name created,
 // renamed or removed beside it, which may be the symlink the file resolves
 // through (Kubernetes swaps a ConfigMap's "..data" link). A write to
-// another file does not: a log file beside the data file (the bench keeps
-// its edge log there) is written on every request, and each write armed a
-// reload that read and compared the file again.
+// another file does not: a log beside the data file is written on every
+// request, and each write armed a reload that read and compared the file
+// again.
 func concerns(ev fsnotify.Event, file string) bool {
 	if filepath.Clean(ev.Name) == filepath.Clean(file) {
 		return true
