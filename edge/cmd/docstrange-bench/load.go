@@ -110,13 +110,18 @@ func runPhase(parent context.Context, spec phaseSpec) *phaseResult {
 }
 
 // runRoutes runs specs as one load and returns each one's result. One
-// spec runs as runPhase describes. Several must be open loops with the
-// same warmup and duration (paired.go): one schedule offers their rates
+// spec runs as runPhase describes. Several must be open loops of the same
+// rate, warmup and duration (paired.go): one schedule offers their rates
 // added up, the n-th request due is specs[n%len(specs)]'s, and the first
 // free of all their clients sends it, so that they share the clients, the
 // connections and every wait. A fatal answer stops them all.
 func runRoutes(parent context.Context, specs []phaseSpec) []*phaseResult {
 	spec := specs[0]
+	for _, s := range specs[1:] {
+		if s.rate != spec.rate || s.rate == 0 || s.warmup != spec.warmup || s.duration != spec.duration {
+			panic("runRoutes: routes run together need one rate (open loop), warmup and duration")
+		}
+	}
 	out := make([]*phaseResult, len(specs))
 	for i, s := range specs {
 		out[i] = &phaseResult{spec: s, errors: errorCounts{}, warmupErrors: errorCounts{}}
@@ -177,9 +182,6 @@ func runRoutes(parent context.Context, specs []phaseSpec) []*phaseResult {
 			})
 		}
 	} else {
-		if len(specs) > 1 {
-			panic("runRoutes: a closed loop runs one spec")
-		}
 		for c := range results {
 			results[c] = make([]clientResult, 1)
 			wg.Go(func() {

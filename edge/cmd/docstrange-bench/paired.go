@@ -9,7 +9,7 @@ import (
 // Paired phases answer what the chain adds to a request, which is what the
 // fixed-rate latency budget is about. Taken in turns (alternate.go), the
 // chain and its baseline each meet a different few seconds of the machine:
-// on a shared two-core machine one turn's p99 moves by several
+// on a shared two-core machine one turn's p99 moves by several to tens of
 // milliseconds either way, more than the budget, so a turn-by-turn
 // difference cannot resolve it. Paired, one schedule offers the rate and
 // its requests alternate between the routes: ping, me, ping, me, each

@@ -212,9 +212,12 @@ func checkChain(t *testing.T, rep *report, chainClients, clients int) {
 		t.Fatalf("report lacks the paired comparison: %+v", p)
 	}
 	for _, ph := range []*phaseReport{p.Baseline, p.Chain} {
-		if ph.OfferedRPS != c.OfferedRPS/2 || ph.Clients != max(chainClients/2, 1) || ph.Count == 0 || ph.Errors != 0 {
-			t.Errorf("paired phase %s: offered %g, clients %d, count %d, errors %d", ph.Name, ph.OfferedRPS, ph.Clients, ph.Count, ph.Errors)
+		if ph.OfferedRPS != c.OfferedRPS/2 || ph.Count == 0 || ph.Errors != 0 {
+			t.Errorf("paired phase %s: offered %g, count %d, errors %d", ph.Name, ph.OfferedRPS, ph.Count, ph.Errors)
 		}
+	}
+	if n := p.Baseline.Clients + p.Chain.Clients; n != chainClients {
+		t.Errorf("paired phases had %d clients in all, want %d", n, chainClients)
 	}
 	if p.Baseline.Endpoint != "GET /api/v1/ping" || p.Chain.Endpoint != "GET /api/v1/me" {
 		t.Errorf("paired endpoints %q, %q", p.Baseline.Endpoint, p.Chain.Endpoint)
